@@ -1,0 +1,44 @@
+"""The catalogue: names, one-line descriptions, parts and methods. Kept free of SymPy so that
+``derive list`` and ``--help`` stay fast; the plans that build each entry live in ``derive.plans``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .errors import UsageError
+
+
+@dataclass(frozen=True)
+class Entry:
+    name: str
+    title: str
+    description: str
+    parts: tuple[tuple[str, str], ...]
+    methods: tuple[str, ...] = ("index",)
+
+
+CATALOGUE: dict[str, Entry] = {e.name: e for e in (
+    Entry("softmax-jacobian", "The Jacobian of softmax",
+          "d yhat_j / d z_k by the quotient rule, cases j = k and j != k, merged with a Kronecker delta",
+          (("jacobian", "The softmax Jacobian"),)),
+    Entry("cross-entropy", "The derivative of the cross-entropy",
+          "dL / d yhat_k, the probabilities taken as independent variables",
+          (("cross-entropy", "The cross-entropy derivative"),)),
+    Entry("softmax-cross-entropy", "The gradient of cross-entropy through softmax",
+          "dL / d z_k by the chain rule through the Jacobian, one-hot simplification to yhat_k - y_k",
+          (("jacobian", "The softmax Jacobian"), ("cross-entropy", "The cross-entropy derivative"),
+           ("chain", "The chain rule"))),
+    Entry("log-softmax-cross-entropy", "Cross-entropy of a class label, straight through log-softmax",
+          "L = -log softmax(z)_c for a class index c, direct route to p_k - 1[k = c]",
+          (("log-softmax", "The log-softmax route"),)),
+    Entry("batch-cross-entropy", "The gradient of the mean cross-entropy over a batch",
+          "mean over N examples: (p_nk - y_nk) / N",
+          (("batch", "The batch mean"),)),
+)}
+
+
+def entry(name: str) -> Entry:
+    try:
+        return CATALOGUE[name]
+    except KeyError:
+        raise UsageError(f"unknown derivation {name!r} (known: {', '.join(CATALOGUE)})") from None

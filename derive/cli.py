@@ -1,0 +1,94 @@
+"""The command line: a thin shell over the library. Imports nothing heavy until a command runs."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Sequence
+
+from .catalogue import CATALOGUE
+from .errors import DeriveError, UsageError
+
+FORMATS = ("text", "latex", "markdown", "json", "ipynb")
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line and exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{self.prog}: {message} (see '{self.prog} --help')")
+
+
+def build_parser() -> Parser:
+    parser = Parser(prog="derive", description="Step-by-step gradients of softmax and cross-entropy, "
+                    "every step verified.")
+    parser.add_argument("--version", action="version", version="derive 0.1.0")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    commands.add_parser("list", help="list the catalogued derivations and their parts")
+    show = commands.add_parser("show", help="show a derivation step by step")
+    show.add_argument("name", metavar="NAME", help="a name from 'derive list'")
+    show.add_argument("--format", default="text", help=f"one of: {', '.join(FORMATS)} (default: text)")
+    show.add_argument("--method", default="index", help="route, where a derivation has several")
+    show.add_argument("--standalone", action="store_true", help="LaTeX: a whole compilable document")
+    show.add_argument("--flavor", default="dollar", help="Markdown math delimiters: dollar or gfm")
+    show.add_argument("--notation", action="append", default=[], metavar="KEY=VALUE",
+                      help="notation, repeatable: logits, probs, labels, target, classes, loss, batch, ...")
+    show.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
+    return parser
+
+
+def cmd_list(_: argparse.Namespace) -> int:
+    width = max(len(name) for name in CATALOGUE)
+    for name, info in CATALOGUE.items():
+        parts = ", ".join(key for key, _ in info.parts)
+        print(f"{name:<{width}}  {info.description}  [parts: {parts}]")
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from .api import derivation
+    from .notation import parse_assignments
+
+    if args.format not in FORMATS:
+        raise UsageError(f"unknown format {args.format!r} (known: {', '.join(FORMATS)})")
+    result = derivation(args.name, args.method, **parse_assignments(args.notation))
+    text = result.render(args.format, standalone=args.standalone, flavor=args.flavor)
+    if args.output:
+        write_atomically(Path(args.output), text)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write via a temporary file and rename, so a failure never leaves half a file."""
+    try:
+        handle, temporary = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".", prefix=".derive-")
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(text)
+        os.replace(temporary, path)
+    except OSError as error:
+        raise UsageError(f"{path}: cannot write: {error.strerror}") from None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        if args.command is None:
+            parser.print_help()
+            return 2
+        return {"list": cmd_list, "show": cmd_show}[args.command](args)
+    except DeriveError as error:
+        print(f"derive: error: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as error:  # a bug: still one line, no traceback, distinct exit code
+        print(f"derive: internal error: {type(error).__name__}: {error}", file=sys.stderr)
+        return 70

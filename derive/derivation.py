@@ -1,0 +1,87 @@
+"""The record of a derivation: ordered steps, each a rule applied to an expression under a case.
+
+These are plain data: the engine (``derive.engine``) makes them, the verifier checks them, the renderers
+(``derive.render``) print them. Expressions are kept folded (ŷ, L as symbols); see ``derive.model``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import sympy as sp
+
+    from .model import Model
+    from .notation import Notation
+
+
+@dataclass(frozen=True)
+class Case:
+    """Index equalities and inequalities under which a step holds, e.g. j = k, or j ≠ k."""
+
+    equal: tuple[tuple[str, str], ...] = ()
+    distinct: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def latex(self) -> str:
+        parts = [f"{a} = {b}" for a, b in self.equal] + [f"{a} \\neq {b}" for a, b in self.distinct]
+        return ", ".join(parts)
+
+    @property
+    def text(self) -> str:
+        return self.latex.replace("\\neq", "≠")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"latex": self.latex, "equal": [list(p) for p in self.equal],
+                "distinct": [list(p) for p in self.distinct]}
+
+    def __bool__(self) -> bool:
+        return bool(self.equal or self.distinct)
+
+
+@dataclass
+class Step:
+    """One rule application: ``before`` equals ``after`` under ``case`` and ``assumes``.
+
+    ``detail`` picks the variant of a rule's prose (e.g. which algebraic move); ``facts`` are small named
+    expressions the prose refers to (u and v of the quotient rule). ``verified`` is set by the verifier only.
+    """
+
+    rule: str
+    before: "sp.Expr"
+    after: "sp.Expr"
+    part: str
+    case: Case | None = None
+    assumes: tuple[str, ...] = ()
+    detail: str | None = None
+    facts: dict[str, "sp.Expr"] = field(default_factory=dict)
+    verified: bool = False
+    justification: str = ""
+
+
+@dataclass(frozen=True)
+class Part:
+    """A named part of a derivation (the Jacobian, the loss derivative, the chain rule)."""
+
+    key: str
+    title: str
+    goal: "sp.Expr"
+
+
+@dataclass
+class Derivation:
+    """A complete, verified derivation as built by a catalogue plan."""
+
+    name: str
+    title: str
+    summary: str
+    model: "Model"
+    notation: "Notation"
+    parts: list[Part]
+    steps: list[Step]
+    result: "sp.Expr"
+    result_lhs: "sp.Expr"
+
+    def steps_of(self, part: str) -> list[Step]:
+        return [s for s in self.steps if s.part == part]

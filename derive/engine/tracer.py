@@ -1,0 +1,91 @@
+"""The tracer: applies rules and moves to the current expression and records each as a Step.
+
+A catalogue plan drives a tracer; the tracer never writes an expression itself. Every recorded step is
+verified by :func:`verify_steps` before a derivation is returned, and a step that fails stops everything.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+import sympy as sp
+
+from ..derivation import Case, Part, Step
+from ..errors import EngineError
+from ..model import Model
+from ..verify import check_equal
+from .algebra import MOVES
+from .rules import Rule, RuleDoesNotApply, rewrite_everywhere
+
+
+class Tracer:
+    """Holds the expression being transformed within one part and case."""
+
+    def __init__(self, model: Model) -> None:
+        self.model = model
+        self.steps: list[Step] = []
+        self.part: Part | None = None
+        self.parts: list[Part] = []
+        self.current: sp.Expr = sp.S.Zero
+        self.case: Case | None = None
+
+    def begin(self, part: Part, expr: sp.Expr | None = None) -> None:
+        """Start a part at its goal (the left-hand side being derived)."""
+        self.part, self.case = part, None
+        self.parts.append(part)
+        self.current = part.goal if expr is None else expr
+
+    def _record(self, rule: str, after: sp.Expr, detail: str | None = None,
+                facts: dict[str, sp.Expr] | None = None, assumes: tuple[str, ...] = ()) -> sp.Expr:
+        assert self.part is not None, "begin() a part first"
+        self.steps.append(Step(rule=rule, before=self.current, after=after, part=self.part.key,
+                               case=self.case, assumes=assumes, detail=detail, facts=dict(facts or {})))
+        self.current = after
+        return after
+
+    def apply(self, rule: Rule, detail: str | None = None, assumes: tuple[str, ...] = ()) -> sp.Expr:
+        """Rewrite every node of the current expression that ``rule`` matches: one step."""
+        rule.facts.clear()
+        after, count = rewrite_everywhere(self.current, rule)
+        if not count:
+            raise RuleDoesNotApply(f"{rule.id} does not apply to {self.current}")
+        return self._record(rule.id, after, detail, rule.facts, assumes)
+
+    def apply_all(self, rules: Iterable[Rule]) -> None:
+        for rule in rules:
+            self.apply(rule)
+
+    def move(self, detail: str, rule: str = "algebra") -> sp.Expr:
+        """An algebraic regrouping named by ``detail`` (see ``algebra.MOVES``)."""
+        after = MOVES[detail](self.current)
+        if after == self.current:
+            raise RuleDoesNotApply(f"algebra move {detail} changes nothing in {self.current}")
+        return self._record(rule, after, detail)
+
+    def rewrite(self, rule: str, after: sp.Expr, detail: str | None = None,
+                assumes: tuple[str, ...] = (), facts: dict[str, sp.Expr] | None = None) -> sp.Expr:
+        """A step whose result a rule module computed outside ``rewrite_everywhere`` (substitution, merge)."""
+        return self._record(rule, after, detail, facts, assumes)
+
+    def split_case(self, case: Case, substitution: dict[sp.Symbol, sp.Expr], from_expr: sp.Expr) -> sp.Expr:
+        """case-split: specialise ``from_expr`` to ``case`` (δ evaluated, equal indices identified)."""
+        self.case = None
+        self.current = from_expr
+        after = from_expr.xreplace(substitution)
+        for delta in after.atoms(sp.KroneckerDelta):
+            a, b = delta.args
+            if (a.name, b.name) in case.distinct or (b.name, a.name) in case.distinct:
+                after = after.xreplace({delta: sp.S.Zero})
+        self.case = case
+        return self._record("case-split", after, "split", facts={"lhs": self.part.goal.xreplace(substitution)})
+
+
+def verify_steps(model: Model, steps: list[Step]) -> None:
+    """Check every step numerically; a step that does not hold is an engine bug, never printed as valid."""
+    for number, step in enumerate(steps, 1):
+        outcome = check_equal(model, model.to_base(step.before), model.to_base(step.after),
+                              step.case, step.assumes)
+        if not outcome.holds:
+            why = outcome.error or f"counterexample {outcome.counterexample}"
+            raise EngineError(f"internal error: step {number} ({step.rule}) does not verify: {why}")
+        step.verified = True

@@ -1,0 +1,240 @@
+"""Numeric evaluation of SymPy expression trees, with forward-mode derivatives.
+
+Why not ``lambdify`` or ``doit``: ``lambdify`` calls ``eval`` (and runs code hidden in symbol names), and
+``doit`` on sums of softmax is slow and sometimes wrong. This evaluator compiles a tree once into closures,
+then evaluates it at many concrete points. ``Derivative(f, x_k)`` is evaluated exactly by dual numbers,
+independently of SymPy's own differentiation, so a verified step is checked by a second method.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable
+
+import sympy as sp
+
+
+class EvaluationError(Exception):
+    """The expression contains something this evaluator does not know, or a value outside its domain."""
+
+
+class Dual:
+    """a + b·ε with ε² = 0: a value and its derivative along one seeded variable."""
+
+    __slots__ = ("v", "d")
+
+    def __init__(self, v: float, d: float = 0.0) -> None:
+        self.v, self.d = v, d
+
+    def __add__(self, o):  # type: ignore[no-untyped-def]
+        return Dual(self.v + o.v, self.d + o.d) if isinstance(o, Dual) else Dual(self.v + o, self.d)
+
+    __radd__ = __add__
+
+    def __mul__(self, o):  # type: ignore[no-untyped-def]
+        if isinstance(o, Dual):
+            return Dual(self.v * o.v, self.d * o.v + self.v * o.d)
+        return Dual(self.v * o, self.d * o)
+
+    __rmul__ = __mul__
+
+    def __pow__(self, p: float) -> "Dual":
+        return Dual(self.v ** p, p * self.v ** (p - 1) * self.d if self.d else 0.0)
+
+
+Value = "float | Dual"
+
+
+@dataclass
+class Point:
+    """A concrete point: integer values of sizes and indices, and entries of the indexed quantities."""
+
+    ints: dict[sp.Symbol, int]
+    arrays: dict[str, dict[tuple[int, ...], float]]
+    seed: tuple[str, tuple[int, ...]] | None = field(default=None)
+
+
+Compiled = Callable[[Point], "float | Dual"]
+
+
+def _exp(x):  # type: ignore[no-untyped-def]
+    if isinstance(x, Dual):
+        e = math.exp(x.v)
+        return Dual(e, e * x.d)
+    return math.exp(x)
+
+
+def _log(x):  # type: ignore[no-untyped-def]
+    v = x.v if isinstance(x, Dual) else x
+    if v <= 0:
+        raise EvaluationError("logarithm of a non-positive number")
+    return Dual(math.log(v), x.d / v) if isinstance(x, Dual) else math.log(v)
+
+
+def _int(value: "float | Dual") -> int:
+    v = value.v if isinstance(value, Dual) else value
+    if abs(v - round(v)) > 1e-9:
+        raise EvaluationError(f"index {v} is not an integer")
+    return int(round(v))
+
+
+def compile_expr(expr: sp.Basic) -> Compiled:
+    """Compile ``expr`` into a closure evaluated at a :class:`Point`."""
+    if isinstance(expr, (sp.Integer, sp.Rational, sp.Float)) or expr.is_Number:
+        value = float(expr)
+        return lambda p: value
+    if isinstance(expr, sp.Symbol):
+        def symbol(p: Point, s=expr) -> float:
+            try:
+                return p.ints[s]
+            except KeyError:
+                raise EvaluationError(f"no value for {s}") from None
+        return symbol
+    if isinstance(expr, sp.Indexed):
+        name = expr.base.label.name
+        idx = [compile_expr(a) for a in expr.indices]
+
+        def indexed(p: Point):  # type: ignore[no-untyped-def]
+            key = tuple(_int(f(p)) for f in idx)
+            try:
+                v = p.arrays[name][key]
+            except KeyError:
+                raise EvaluationError(f"no value for {name}{list(key)}") from None
+            if p.seed is not None:
+                return Dual(v, 1.0 if p.seed == (name, key) else 0.0)
+            return v
+        return indexed
+    if isinstance(expr, sp.Add):
+        terms = [compile_expr(a) for a in expr.args]
+        return lambda p: _sum(f(p) for f in terms)
+    if isinstance(expr, sp.Mul):
+        factors = [compile_expr(a) for a in expr.args]
+
+        def product(p: Point):  # type: ignore[no-untyped-def]
+            r = 1.0
+            for f in factors:
+                r = f(p) * r
+            return r
+        return product
+    if isinstance(expr, sp.Pow):
+        base, ex = compile_expr(expr.base), expr.exp
+        if not ex.is_Number:
+            raise EvaluationError(f"non-numeric exponent {ex}")
+        power = float(ex)
+        if ex.is_Integer and int(ex) < 0:
+            def reciprocal(p: Point):  # type: ignore[no-untyped-def]
+                b = base(p)
+                if (b.v if isinstance(b, Dual) else b) == 0:
+                    raise EvaluationError("division by zero")
+                return b ** power
+            return reciprocal
+        return lambda p: base(p) ** power
+    if isinstance(expr, sp.exp):
+        arg = compile_expr(expr.args[0])
+        return lambda p: _exp(arg(p))
+    if isinstance(expr, sp.log):
+        if len(expr.args) != 1:
+            raise EvaluationError("logarithm with a base")
+        arg = compile_expr(expr.args[0])
+        return lambda p: _log(arg(p))
+    if isinstance(expr, sp.KroneckerDelta):
+        a, b = (compile_expr(x) for x in expr.args)
+        return lambda p: 1.0 if _int(a(p)) == _int(b(p)) else 0.0
+    if isinstance(expr, sp.Sum):
+        return _compile_sum(expr)
+    if isinstance(expr, sp.Piecewise):
+        pieces = [(compile_expr(e), compile_condition(cond)) for e, cond in expr.args]
+
+        def piecewise(p: Point):  # type: ignore[no-untyped-def]
+            for value, cond in pieces:
+                if cond(p):
+                    return value(p)
+            raise EvaluationError("no piece of a Piecewise applies")
+        return piecewise
+    if isinstance(expr, sp.Derivative):
+        return _compile_derivative(expr)
+    raise EvaluationError(f"cannot evaluate {type(expr).__name__}")
+
+
+def _sum(values) -> "float | Dual":  # type: ignore[no-untyped-def]
+    r = 0.0
+    for v in values:
+        r = v + r
+    return r
+
+
+def _compile_sum(expr: sp.Sum) -> Compiled:
+    body = compile_expr(expr.function)
+    limits = [(var, compile_expr(lo), compile_expr(hi)) for var, lo, hi in expr.limits]
+
+    def run(p: Point, level: int = 0):  # type: ignore[no-untyped-def]
+        if level == len(limits):
+            return body(p)
+        var, lo, hi = limits[level]
+        saved = p.ints.get(var)
+        total = 0.0
+        for value in range(_int(lo(p)), _int(hi(p)) + 1):
+            p.ints[var] = value
+            total = run(p, level + 1) + total
+        if saved is None:
+            p.ints.pop(var, None)
+        else:
+            p.ints[var] = saved
+        return total
+    return run
+
+
+def _compile_derivative(expr: sp.Derivative) -> Compiled:
+    if len(expr.variable_count) != 1 or expr.variable_count[0][1] != 1:
+        raise EvaluationError("only first derivatives by one variable are evaluated")
+    var = expr.variables[0]
+    if not isinstance(var, sp.Indexed):
+        raise EvaluationError(f"derivative by {var}, which is not an entry of a vector")
+    name = var.base.label.name
+    idx = [compile_expr(a) for a in var.indices]
+    inner = compile_expr(expr.expr)
+
+    def derivative(p: Point) -> float:
+        if p.seed is not None:
+            raise EvaluationError("nested derivatives are not evaluated")
+        p.seed = (name, tuple(_int(f(p)) for f in idx))
+        try:
+            value = inner(p)
+        finally:
+            p.seed = None
+        return value.d if isinstance(value, Dual) else 0.0
+    return derivative
+
+
+def compile_condition(cond: sp.Basic) -> Callable[[Point], bool]:
+    if cond is sp.true:
+        return lambda p: True
+    if cond is sp.false:
+        return lambda p: False
+    if isinstance(cond, (sp.And, sp.Or)):
+        parts = [compile_condition(a) for a in cond.args]
+        combine = all if isinstance(cond, sp.And) else any
+        return lambda p: combine(f(p) for f in parts)
+    if isinstance(cond, sp.Not):
+        inner = compile_condition(cond.args[0])
+        return lambda p: not inner(p)
+    relations = {sp.Eq: lambda a, b: a == b, sp.Ne: lambda a, b: a != b, sp.Lt: lambda a, b: a < b,
+                 sp.Le: lambda a, b: a <= b, sp.Gt: lambda a, b: a > b, sp.Ge: lambda a, b: a >= b}
+    for kind, relation in relations.items():
+        if isinstance(cond, kind):
+            lhs, rhs = compile_expr(cond.lhs), compile_expr(cond.rhs)
+            return lambda p, r=relation: r(_real(lhs(p)), _real(rhs(p)))
+    raise EvaluationError(f"cannot evaluate the condition {cond}")
+
+
+def _real(v: "float | Dual") -> float:
+    return v.v if isinstance(v, Dual) else v
+
+
+def evaluate(compiled: Compiled, point: Point) -> float:
+    return _real(compiled(point))
+
+
+def close(a: float, b: float, tol: float = 1e-9) -> bool:
+    return abs(a - b) <= tol * max(1.0, abs(a), abs(b))

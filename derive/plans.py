@@ -1,0 +1,175 @@
+"""Catalogue plans: which quantity to differentiate, through what, which cases, which final form.
+
+A plan only chooses; the steps come from rules applied by the tracer. Parts derived in one plan are reused
+by others as lemmas (the Jacobian and the cross-entropy derivative feed the chain rule).
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import sympy as sp
+
+from . import model as mdl
+from .catalogue import entry
+from .derivation import Case, Derivation, Part
+from .engine.rules import (ChainRule, ConstantFactor, ExpRule, Fold, IndexDerivative, KroneckerSum, Lemma,
+                           LogRule, MergeSum, OneHot, QuotientRule, Rule, RuleDoesNotApply, SplitSum, SumRule,
+                           Unfold, fold_softmax, rewrite_everywhere, substitute_lemmas)
+from .engine.tracer import Tracer, verify_steps
+from .errors import EngineError
+from .model import D, Model, j, k, yhat, z
+from .notation import Notation, Target
+
+
+def differentiate(tracer: Tracer) -> None:
+    """Apply differentiation rules, the first applicable in order of priority, until no derivative is left."""
+    priority: list[Rule] = [ConstantFactor(model=tracer.model), SumRule(), QuotientRule(), ExpRule(),
+                            LogRule(), IndexDerivative(), KroneckerSum()]
+    while True:
+        for rule in priority:
+            if rewrite_everywhere(tracer.current, rule)[1]:
+                tracer.apply(rule)
+                break
+        else:
+            break
+    if tracer.current.has(sp.Derivative):
+        raise EngineError(f"internal error: no rule evaluates the derivatives in {tracer.current}")
+
+
+def part(name: str, key: str, goal: sp.Expr) -> Part:
+    return Part(key, dict(entry(name).parts)[key], goal)
+
+
+# -- parts ----------------------------------------------------------------------------------------------------
+
+def jacobian(tracer: Tracer, name: str) -> Lemma:
+    """∂ŷ_j/∂z_k: quotient rule on the definition, then the cases j = k and j ≠ k, then merged with δ_jk."""
+    tracer.begin(part(name, "jacobian", D(yhat[j], z[k])))
+    tracer.apply(Unfold(model=tracer.model, names=("yhat",)), detail="softmax")
+    differentiate(tracer)
+    general = tracer.current
+    tracer.split_case(Case(equal=(("j", "k"),)), {k: j}, general)
+    tracer.move("factor")
+    equal = tracer.apply(Fold())
+    tracer.split_case(Case(distinct=(("j", "k"),)), {}, general)
+    distinct = tracer.apply(Fold())
+    tracer.case = None
+    tracer.current = sp.Piecewise((equal, sp.Eq(j, k)), (distinct, True))
+    merged = tracer.rewrite("case-split", sp.factor_terms(fold_softmax(general)), detail="merge")
+    return Lemma(D(yhat[j], z[k]), merged, (j, k), equal=equal, distinct=distinct)
+
+
+def cross_entropy(tracer: Tracer, name: str) -> Lemma:
+    """∂L/∂ŷ_k with the probabilities as independent variables."""
+    tracer.begin(part(name, "cross-entropy", D(mdl.L, yhat[k])))
+    tracer.apply(Unfold(model=tracer.model, names=("L",)), detail="loss")
+    differentiate(tracer)
+    return Lemma(D(mdl.L, yhat[k]), tracer.current, (k,))
+
+
+def chain(tracer: Tracer, name: str, lemmas: tuple[Lemma, ...]) -> None:
+    """∂L/∂z_k through ŷ: split off the term j = k, substitute both results, regroup, use Σ y = 1."""
+    tracer.begin(part(name, "chain", D(mdl.L, z[k])))
+    tracer.apply(ChainRule())
+    tracer.apply(SplitSum(at=k), detail="split")
+    tracer.rewrite("substitute", substitute_lemmas(tracer.current, lemmas))
+    for move in ("cancel", "pull-out-of-sum", "distribute", "collect"):
+        tracer.move(move)
+    tracer.apply(MergeSum(), detail="merge")
+    one_hot(tracer)
+
+
+def one_hot(tracer: Tracer) -> None:
+    """Use what the target says about the labels, if anything."""
+    assumption = tracer.model.target.assumption
+    if assumption is None:
+        return
+    rule = OneHot(label_index=tracer.model.label_index)
+    tracer.apply(rule, assumes=(assumption,))
+
+
+# -- plans ----------------------------------------------------------------------------------------------------
+
+def plan_softmax_jacobian(tracer: Tracer, name: str) -> None:
+    jacobian(tracer, name)
+
+
+def plan_cross_entropy(tracer: Tracer, name: str) -> None:
+    cross_entropy(tracer, name)
+
+
+def plan_softmax_cross_entropy(tracer: Tracer, name: str) -> None:
+    lemmas = (jacobian(tracer, name), cross_entropy(tracer, name))
+    chain(tracer, name, lemmas)
+
+
+def plan_log_softmax(tracer: Tracer, name: str) -> None:
+    """-log softmax(z)_c differentiated directly: log of a quotient, then the sum of exponentials."""
+    tracer.begin(part(name, "log-softmax", D(mdl.L, z[k])))
+    tracer.apply(Unfold(model=tracer.model, names=("L",)), detail="loss")
+    tracer.apply(Unfold(model=tracer.model, names=("yhat",)), detail="softmax")
+    tracer.move("log-of-quotient")
+    differentiate(tracer)
+    tracer.apply(Fold())
+
+
+def plan_batch(tracer: Tracer, name: str) -> None:
+    """The mean of per-example losses: linearity, then each ℓ_t depends only on its own logits."""
+    example = single_example_result(tracer.model)
+    tracer.begin(part(name, "batch", D(mdl.L, z[mdl.s, k])))
+    tracer.apply(Unfold(model=tracer.model, names=("L",)), detail="batch-loss")
+    differentiate_linear(tracer)
+    per_example = Lemma(D(mdl.ell[mdl.t], z[mdl.s, k]),
+                        sp.KroneckerDelta(mdl.t, mdl.s) * example, (mdl.t, mdl.s))
+    tracer.rewrite("substitute", substitute_lemmas(tracer.current, (per_example,)),
+                   detail="per-example", assumes=_assumes(tracer.model))
+    tracer.apply(KroneckerSum())
+
+
+def differentiate_linear(tracer: Tracer) -> None:
+    for rule in (ConstantFactor(model=tracer.model), SumRule()):
+        tracer.apply(rule)
+
+
+def single_example_result(model: Model) -> sp.Expr:
+    """ŷ_k − y_k of the softmax-cross-entropy plan, written for example t."""
+    single = build("softmax-cross-entropy", Target(model.target.kind, model.target.name)).result
+    return single.replace(lambda e: isinstance(e, sp.Indexed) and e.base in (mdl.y, yhat),
+                          lambda e: e.base[mdl.t, e.indices[0]])
+
+
+def _assumes(model: Model) -> tuple[str, ...]:
+    return (model.target.assumption,) if model.target.assumption else ()
+
+
+PLANS: dict[str, tuple[Callable[[Tracer, str], None], Callable[[Target], Model]]] = {
+    "softmax-jacobian": (plan_softmax_jacobian, lambda t: Model(target=t)),
+    "cross-entropy": (plan_cross_entropy, lambda t: Model(target=t, probs_defined=False)),
+    "softmax-cross-entropy": (plan_softmax_cross_entropy,
+                              lambda t: Model(target=Target("one-hot", t.name) if t.kind == "class" else t)),
+    "log-softmax-cross-entropy": (plan_log_softmax,
+                                  lambda t: Model(target=Target("class", t.name if t.kind == "class" else "c"))),
+    "batch-cross-entropy": (plan_batch, lambda t: Model(target=t, batch=True)),
+}
+
+_CACHE: dict[tuple[str, Target], Derivation] = {}
+
+
+def build(name: str, target: Target = Target()) -> Derivation:
+    """Build and verify a catalogue derivation (cached per process: notation only changes the printing)."""
+    key = (name, target)
+    if key not in _CACHE:
+        info = entry(name)
+        plan, make_model = PLANS[name]
+        model = make_model(target)
+        tracer = Tracer(model)
+        try:
+            plan(tracer, name)
+        except RuleDoesNotApply as error:
+            raise EngineError(f"internal error in plan {name}: {error}") from error
+        verify_steps(model, tracer.steps)
+        _CACHE[key] = Derivation(name=name, title=info.title, summary=info.description, model=model,
+                                 notation=Notation(), parts=tracer.parts, steps=tracer.steps,
+                                 result=tracer.current, result_lhs=tracer.parts[-1].goal)
+    return _CACHE[key]

@@ -1,0 +1,195 @@
+"""Rendering: a derivation becomes a *view* (printed math, grouped by part and case), and the view goes
+through the Jinja templates of one format. Prose lives in the templates; this module only prints math."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Callable
+
+import sympy as sp
+
+from ..derivation import Case, Derivation, Step
+from ..errors import UsageError
+from ..notation import Notation
+from .printer import MathLatexPrinter, MathTextPrinter
+
+FORMATS = ("text", "latex", "markdown", "json", "ipynb")
+FLAVORS = ("dollar", "gfm")
+
+RULE_NAMES = {
+    "definition": "definition", "quotient-rule": "quotient rule", "product-rule": "product rule",
+    "chain-rule": "chain rule", "sum-rule": "sum rule", "constant-factor": "constant factor",
+    "exp-rule": "exponential rule", "log-rule": "logarithm rule", "index-derivative": "index derivative",
+    "kronecker-sum": "Kronecker sum", "case-split": "case split", "split-sum": "split sum",
+    "fold-definition": "fold definition", "algebra": "algebra", "one-hot": "one-hot labels",
+    "substitute": "substitute",
+}
+
+
+def template_dir() -> Path:
+    """Templates ship inside the wheel as ``derive/templates``; in a source tree they sit at the top."""
+    here = Path(__file__).resolve().parent.parent
+    for candidate in (here / "templates", here.parent / "templates"):
+        if candidate.is_dir():
+            return candidate
+    raise FileNotFoundError("derive templates not found")
+
+
+@lru_cache(maxsize=1)
+def environment():  # type: ignore[no-untyped-def]
+    import jinja2
+
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(template_dir())), autoescape=False,
+                             trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+                             undefined=jinja2.StrictUndefined)
+    env.globals["rule_name"] = RULE_NAMES.get
+    return env
+
+
+@dataclass
+class Line:
+    number: int
+    latex: str
+    text: str
+    step: Step
+
+
+@dataclass
+class Group:
+    """Consecutive steps of one part under one case: rendered as one chain of equalities."""
+
+    case: Case | None
+    lhs_latex: str
+    lhs_text: str
+    start_latex: str | None = None
+    start_text: str | None = None
+    lines: list[Line] = field(default_factory=list)
+    merge: bool = False
+
+
+@dataclass
+class PartView:
+    key: str
+    title: str
+    goal_latex: str
+    goal_text: str
+    groups: list[Group]
+
+
+class View:
+    """Everything a template needs, printed in the derivation's notation."""
+
+    def __init__(self, derivation: Derivation, notation: Notation) -> None:
+        self.derivation, self.notation = derivation, notation
+        self.latex_printer = MathLatexPrinter(notation, derivation.model)
+        self.text_printer = MathTextPrinter(notation, derivation.model)
+        self.parts = [self._part(p) for p in derivation.parts]
+        self.numbered = [line for part in self.parts for group in part.groups for line in group.lines]
+
+    def latex(self, expr: sp.Expr) -> str:
+        return self.latex_printer.doprint(expr)
+
+    def text(self, expr: sp.Expr) -> str:
+        return self.text_printer.doprint(expr)
+
+    def both(self, expr: sp.Expr) -> dict[str, str]:
+        return {"latex": self.latex(expr), "text": self.text(expr)}
+
+    @property
+    def names(self) -> dict[str, dict[str, str]]:
+        """Expressions the prose mentions, printed in the notation."""
+        from .. import model as mdl
+
+        exprs = {"probs_j": mdl.yhat[mdl.j], "probs_k": mdl.yhat[mdl.k], "logits_k": mdl.z[mdl.k],
+                 "labels_j": mdl.y[mdl.j], "labels_k": mdl.y[mdl.k], "loss": mdl.L, "classes": mdl.n,
+                 "partition": mdl.partition_sum(), "label_sum": mdl.class_sum(mdl.y[mdl.j], mdl.j),
+                 "label": mdl.c, "batch": mdl.N, "delta_jk": sp.KroneckerDelta(mdl.j, mdl.k),
+                 "hot": sp.KroneckerDelta(mdl.k, mdl.c), "example_loss": mdl.ell[mdl.t]}
+        return {key: self.both(value) for key, value in exprs.items()}
+
+    def _part(self, part) -> PartView:  # type: ignore[no-untyped-def]
+        groups: list[Group] = []
+        counter = self._offset(part.key)
+        for step in self.derivation.steps_of(part.key):
+            counter += 1
+            starts = not groups or step.rule == "case-split" or step.case != groups[-1].case
+            if starts:
+                groups.append(self._group(part, step))
+            groups[-1].lines.append(Line(counter, self.latex(step.after), self.text(step.after), step))
+        return PartView(part.key, part.title, self.latex(part.goal), self.text(part.goal), groups)
+
+    def _offset(self, key: str) -> int:
+        keys = [p.key for p in self.derivation.parts]
+        return sum(len(self.derivation.steps_of(k)) for k in keys[:keys.index(key)])
+
+    def _group(self, part, step: Step) -> Group:  # type: ignore[no-untyped-def]
+        lhs = step.facts.get("lhs", part.goal)
+        group = Group(step.case, self.latex(lhs), self.text(lhs), merge=step.detail == "merge")
+        if step.rule != "case-split" or step.detail == "merge":
+            if step.before != lhs:
+                group.start_latex, group.start_text = self.latex(step.before), self.text(step.before)
+        return group
+
+    @property
+    def result_latex(self) -> str:
+        return f"{self.latex(self.derivation.result_lhs)} = {self.latex(self.derivation.result)}"
+
+    @property
+    def result_text(self) -> str:
+        return f"{self.text(self.derivation.result_lhs)} = {self.text(self.derivation.result)}"
+
+
+def justification(view: View, step: Step, fmt: str) -> str:
+    """The prose of one step, from templates/prose.j2, in ``fmt`` (text, latex, markdown or gfm)."""
+    facts = {key: view.both(value) for key, value in step.facts.items()}
+    module = environment().get_template("prose.j2").module
+    return " ".join(str(module.justify(step, facts, view.names, fmt)).split())
+
+
+def render(derivation: Derivation, notation: Notation, fmt: str = "text", *, standalone: bool = False,
+           flavor: str = "dollar", parts: tuple[str, ...] | None = None) -> str:
+    """Render in one of FORMATS; ``parts`` selects what course notes embed."""
+    if fmt not in FORMATS:
+        raise UsageError(f"unknown format {fmt!r} (known: {', '.join(FORMATS)})")
+    if flavor not in FLAVORS:
+        raise UsageError(f"unknown flavor {flavor!r} (known: {', '.join(FLAVORS)})")
+    view = View(derivation, notation)
+    for line in view.numbered:
+        line.step.justification = justification(view, line.step, "text")
+    if fmt == "json":
+        from .certificate import certificate
+
+        return json.dumps(certificate(derivation, notation, view), indent=2, ensure_ascii=False) + "\n"
+    if fmt == "ipynb":
+        from .notebook import notebook
+
+        return notebook(view, lambda v, p: _template(v, "markdown", False, "dollar", p))
+    return _template(view, fmt, standalone, flavor, parts)
+
+
+def _template(view: View, fmt: str, standalone: bool, flavor: str, parts: tuple[str, ...] | None) -> str:
+    chosen = [p for p in view.parts if parts is None or p.key in parts]
+    template = environment().get_template(f"{fmt}/derivation.j2")
+    prose_fmt = "gfm" if fmt == "markdown" and flavor == "gfm" else fmt
+    prose: Callable[[Step], str] = lambda step: justification(view, step, prose_fmt)
+    return template.render(view=view, parts=chosen, standalone=standalone, flavor=flavor, prose=prose,
+                           notation=view.notation, derivation=view.derivation, whole=parts is None,
+                           target_words=TARGET_WORDS[view.derivation.model.target.kind],
+                           front_matter=front_matter(view))
+
+
+TARGET_WORDS = {"one-hot": "one-hot vectors (one entry is 1, the others 0)",
+                "class": "an integer class label", "distribution": "a probability distribution (entries sum to 1)",
+                "any": "any real vector"}
+
+
+def front_matter(view: View) -> dict[str, str]:
+    """The notation as `derive check` reads it back from Markdown front matter."""
+    notation = view.notation.as_dict()
+    notation["probs"] = ", ".join(notation["probs"])  # type: ignore[arg-type]
+    notation["target"] = str(view.derivation.model.target)
+    return {key: str(value) for key, value in notation.items() if value is not None}
+

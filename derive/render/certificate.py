@@ -1,0 +1,47 @@
+"""The JSON certificate (contract §4): every step as LaTeX and as ``sympy.srepr`` in base quantities.
+
+A re-checker evaluates both sides at concrete sizes and indices with plain SymPy: ``doit()``, then substitute
+the ``definitions`` (probabilities that were variables of differentiation), then compare numerically.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sympy as sp
+
+from .. import model as mdl
+from ..derivation import Derivation
+from ..notation import Notation
+
+
+def _expr(view, model: mdl.Model, expr: sp.Expr) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    return {"latex": view.latex(expr), "sympy": sp.srepr(model.to_base(expr))}
+
+
+def certificate(derivation: Derivation, notation: Notation, view) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    model = derivation.model
+    indices = sorted({s.name for step in derivation.steps for e in (step.before, step.after)
+                      for s in e.atoms(sp.Symbol) if s in mdl.INDEX_SYMBOLS and s not in (mdl.c, mdl.h)})
+    return {
+        "name": derivation.name,
+        "title": derivation.title,
+        "notation": notation.as_dict() | {"target": str(model.target)},
+        "symbols": {"logits": "z", "labels": "y", "probs": "yhat", "classes": "n", "loss": "L",
+                    "batch": "N" if model.batch else None, "label_index": "c" if model.label_index else None,
+                    "indices": indices},
+        "definitions": {name: {"indices": [s.name for s in idx], "sympy": sp.srepr(expr)}
+                        for name, (idx, expr) in model.definitions().items()},
+        "result": _expr(view, model, derivation.result) | {
+            "lhs": _expr(view, model, derivation.result_lhs)},
+        "steps": [{
+            "rule": step.rule,
+            "part": step.part,
+            "case": step.case.as_dict() if step.case else None,
+            "assumes": list(step.assumes),
+            "before": _expr(view, model, step.before),
+            "after": _expr(view, model, step.after),
+            "justification": step.justification,
+            "verified": step.verified,
+        } for step in derivation.steps],
+    }

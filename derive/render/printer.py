@@ -1,0 +1,310 @@
+"""Expression printers in the user's notation: LaTeX (for documents, Markdown, KaTeX) and Unicode text.
+
+The canonical SymPy names (z, y, yhat, n, L, c) are mapped onto the notation here and only here. Notation
+values were validated to a safe LaTeX vocabulary (``derive.notation``), so they may be emitted as they are.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+import sympy as sp
+from sympy.printing.latex import LatexPrinter
+from sympy.printing.str import StrPrinter
+
+from .. import model as mdl
+from ..engine.rules import excluded_index
+from ..notation import Notation
+
+SPARE_INDEX_NAMES = ("l", "q", "r", "u", "v")
+
+
+class NotationMixin:
+    """Name lookups shared by both printers."""
+
+    notation: Notation
+    label_name: str
+
+    def setup(self, notation: Notation, model: mdl.Model) -> None:
+        self.notation = notation
+        self.label_name = notation.target.name or "c"
+        used = {s.name for s in mdl.INDEX_SYMBOLS if s != mdl.c}
+        self.index_names = {s: s.name for s in mdl.INDEX_SYMBOLS}
+        self.index_names[mdl.c] = self.label_name
+        if self.label_name in used:
+            spare = next(x for x in SPARE_INDEX_NAMES if x not in used)
+            self.index_names[sp.Symbol(self.label_name, integer=True)] = spare
+
+    def symbol_name(self, symbol: sp.Symbol) -> str:
+        fixed = {mdl.n: self.notation.classes, mdl.N: self.notation.batch, mdl.L: self.notation.loss}
+        return fixed.get(symbol) or self.index_names.get(symbol, symbol.name)
+
+    def index_text(self, indices: tuple[sp.Expr, ...]) -> str:
+        return "".join(self.index_names.get(i, str(i)) if isinstance(i, sp.Symbol) else str(i) for i in indices)
+
+    @staticmethod
+    def ordered_terms(expr: sp.Add) -> list[sp.Expr]:
+        """Positive terms first (ŷ_k − y_k rather than −y_k + ŷ_k), otherwise SymPy's order."""
+        terms = list(expr.args) if getattr(expr, "_unevaluated", False) else list(expr.as_ordered_terms())
+        return sorted(terms, key=lambda t: t.could_extract_minus_sign())
+
+
+def factor_rank(factor: sp.Expr) -> int:
+    """Order of factors in a printed product: 1/N, labels, probabilities, deltas, exponentials, logs,
+    derivatives, sums, brackets — so that y_j log ŷ_j and ŷ_j(1 − ŷ_j) read as in textbooks."""
+    if factor.is_Number:
+        return 0
+    if isinstance(factor, sp.Indexed):
+        return 1 if factor.base == mdl.y else 2
+    if isinstance(factor, (sp.Symbol, sp.KroneckerDelta)):
+        return 3
+    if isinstance(factor, (sp.exp, sp.Pow)):
+        return 4
+    if isinstance(factor, sp.Function):
+        return 5
+    if isinstance(factor, sp.Derivative):
+        return 6
+    if isinstance(factor, sp.Sum):
+        return 7
+    return 8
+
+
+def split_product(expr: sp.Mul) -> tuple[bool, list[sp.Expr], list[sp.Expr]]:
+    """(negative, numerator factors, denominator factors), each list in reading order."""
+    coeff, rest = expr.as_coeff_Mul()
+    negative = coeff < 0
+    coeff = abs(coeff)
+    numer, denom = [], []
+    if coeff.p != 1:
+        numer.append(sp.Integer(coeff.p))
+    if coeff.q != 1:
+        denom.append(sp.Integer(coeff.q))
+    for factor in sp.Mul.make_args(rest):
+        base, exponent = factor.as_base_exp()
+        if exponent.is_Number and exponent < 0:
+            denom.append(base if exponent == -1 else sp.Pow(base, -exponent))
+        else:
+            numer.append(factor)
+    key = lambda f: factor_rank(f)  # noqa: E731  stable: equal ranks keep SymPy's order
+    return negative, sorted(numer, key=key), sorted(denom, key=key)
+
+
+def _is_unevaluated_mul(expr: sp.Basic) -> bool:
+    return isinstance(expr, sp.Mul) and any(isinstance(a, sp.Mul) for a in expr.args)
+
+
+class MathLatexPrinter(NotationMixin, LatexPrinter):
+    """LaTeX in the user's notation; no ``\\substack``, ``{z}_{j}`` or ``d`` for partial derivatives."""
+
+    printmethod = "_derive_latex"  # ignore SymPy objects' own ``_latex`` so every node goes through here
+
+    def __init__(self, notation: Notation, model: mdl.Model) -> None:
+        LatexPrinter.__init__(self, {"mul_symbol": None})
+        self.setup(notation, model)
+
+    @cached_property
+    def probs_function(self) -> str | None:
+        name = self.notation.probs_symbol
+        if not self.notation.probs_is_function:
+            return None
+        return r"\operatorname{softmax}" if name == "softmax" else name
+
+    def _print_Symbol(self, expr: sp.Symbol, style: str = "plain") -> str:
+        return self.symbol_name(expr)
+
+    def _print_Indexed(self, expr: sp.Indexed) -> str:
+        sub = self.index_text(expr.indices)
+        base = expr.base
+        if base == mdl.yhat and self.probs_function:
+            return f"{self.probs_function}({self.notation.logits})_{{{sub}}}"
+        names = {mdl.z: self.notation.logits, mdl.y: self.notation.labels, mdl.yhat: self.notation.probs_symbol,
+                 mdl.ell: self.notation.loss}
+        return f"{names.get(base, base.label.name)}_{{{sub}}}"
+
+    def _print_KroneckerDelta(self, expr: sp.KroneckerDelta, exp: str | None = None) -> str:
+        a, b = expr.args
+        if mdl.c in (a, b):
+            other = b if a == mdl.c else a
+            text = rf"\mathbb{{1}}[{self._print(other)} = {self._print(mdl.c)}]"
+        else:
+            text = rf"\delta_{{{self.index_text((a, b))}}}"
+        return f"{text}^{{{exp}}}" if exp else text
+
+    def _print_Derivative(self, expr: sp.Derivative) -> str:
+        inner, var = expr.expr, expr.variables[0]
+        if isinstance(inner, (sp.Symbol, sp.Indexed, sp.exp)) or (
+                isinstance(inner, sp.log) and isinstance(inner.args[0], sp.Indexed)):
+            return rf"\frac{{\partial {self._print(inner)}}}{{\partial {self._print(var)}}}"
+        body = self._print(inner)
+        if isinstance(inner, (sp.Add, sp.Mul, sp.Sum)) or inner.could_extract_minus_sign():
+            body = rf"\left({body}\right)"
+        return rf"\frac{{\partial}}{{\partial {self._print(var)}}} {body}"
+
+    def _print_Sum(self, expr: sp.Sum) -> str:
+        out, body = [], expr.function
+        for var, lo, hi in expr.limits:
+            found = excluded_index(body, var) if len(expr.limits) == 1 else None
+            if found:
+                excluded, body = found
+                out.append(rf"\sum_{{{self._print(var)} \neq {self._print(excluded)}}}")
+            else:
+                out.append(rf"\sum_{{{self._print(var)}={self._print(lo)}}}^{{{self._print(hi)}}}")
+        text = self._print(body)
+        if isinstance(body, sp.Add):
+            text = rf"\left({text}\right)"
+        return " ".join(out) + " " + text
+
+    def _print_Piecewise(self, expr: sp.Piecewise) -> str:
+        rows = []
+        for value, cond in expr.args:
+            if cond is sp.true and len(expr.args) == 2 and isinstance(expr.args[0][1], sp.Eq):
+                first = expr.args[0][1]
+                cond_text = rf"{self._print(first.lhs)} \neq {self._print(first.rhs)}"
+            else:
+                cond_text = self._print(cond)
+            rows.append(rf"{self._print(value)} & {cond_text}")
+        return r"\begin{cases} " + r" \\ ".join(rows) + r" \end{cases}"
+
+    def _print_Equality(self, expr: sp.Eq) -> str:
+        return f"{self._print(expr.lhs)} = {self._print(expr.rhs)}"
+
+    def _print_Add(self, expr: sp.Add, order: str | None = None) -> str:
+        parts = []
+        for number, term in enumerate(self.ordered_terms(expr)):
+            text = self._print(term)
+            if number == 0:
+                parts.append(text)
+            elif text.startswith("-"):
+                parts.append(" - " + text[1:].lstrip())
+            else:
+                parts.append(" + " + text)
+        return "".join(parts)
+
+    def _factor(self, factor: sp.Expr, alone: bool) -> str:
+        text = self._print(factor)
+        if isinstance(factor, sp.Add) or (isinstance(factor, sp.Sum) and not alone):
+            return rf"\left({text}\right)"
+        return text
+
+    def _print_Mul(self, expr: sp.Mul) -> str:
+        if _is_unevaluated_mul(expr):
+            return " ".join(rf"\left({self._print(a)}\right)" for a in expr.args)
+        negative, numer, denom = split_product(expr)
+        alone = len(numer) == 1 and bool(denom)
+        top = " ".join(self._print(f) if alone else self._factor(f, i == len(numer) - 1)
+                       for i, f in enumerate(numer)) or "1"
+        if denom:
+            bottom = " ".join(self._factor(f, len(denom) == 1) for f in denom)
+            top = rf"\frac{{{top}}}{{{bottom}}}"
+        return ("- " if negative else "") + top
+
+    def _print_Pow(self, expr: sp.Pow) -> str:
+        if expr.exp.is_Number and expr.exp < 0:
+            return self._print_Mul(expr)  # type: ignore[arg-type]
+        base = self._print(expr.base)
+        if not isinstance(expr.base, (sp.Symbol, sp.Indexed)):
+            base = rf"\left({base}\right)"
+        return f"{base}^{{{self._print(expr.exp)}}}"
+
+
+class MathTextPrinter(NotationMixin, StrPrinter):
+    """Readable Unicode for the terminal: ∂L/∂z_k = ŷ_k − y_k."""
+
+    printmethod = "_derive_text"
+
+    def __init__(self, notation: Notation, model: mdl.Model) -> None:
+        StrPrinter.__init__(self)
+        self.setup(notation, model)
+
+    def _sym(self, latex_value: str) -> str:
+        return latex_to_unicode(latex_value)
+
+    def _print_Symbol(self, expr: sp.Symbol) -> str:
+        return self._sym(self.symbol_name(expr))
+
+    def _print_Indexed(self, expr: sp.Indexed) -> str:
+        sub = self.index_text(expr.indices)
+        names = {mdl.z: self.notation.logits, mdl.y: self.notation.labels, mdl.yhat: self.notation.probs_symbol,
+                 mdl.ell: self.notation.loss}
+        base = self._sym(names.get(expr.base, expr.base.label.name))
+        if expr.base == mdl.yhat and self.notation.probs_is_function:
+            return f"{base}({self._sym(self.notation.logits)})_{sub}"
+        return f"{base}_{sub}"
+
+    def _print_KroneckerDelta(self, expr: sp.KroneckerDelta) -> str:
+        a, b = expr.args
+        if mdl.c in (a, b):
+            other = b if a == mdl.c else a
+            return f"1[{self._print(other)} = {self._print(mdl.c)}]"
+        return f"δ_{self.index_text((a, b))}"
+
+    def _print_Derivative(self, expr: sp.Derivative) -> str:
+        inner, var = expr.expr, expr.variables[0]
+        if isinstance(inner, (sp.Symbol, sp.Indexed)):
+            return f"∂{self._print(inner)}/∂{self._print(var)}"
+        return f"∂/∂{self._print(var)} ({self._print(inner)})"
+
+    def _print_Sum(self, expr: sp.Sum) -> str:
+        (var, lo, hi), body = expr.limits[0], expr.function
+        found = excluded_index(body, var)
+        if found:
+            excluded, body = found
+            head = f"Σ_{{{self._print(var)}≠{self._print(excluded)}}}"
+        else:
+            head = f"Σ_{self._print(var)}"
+        text = self._print(body)
+        return f"{head} ({text})" if isinstance(body, sp.Add) else f"{head} {text}"
+
+    def _print_exp(self, expr: sp.exp) -> str:
+        arg = self._print(expr.args[0])
+        return f"exp({arg})"
+
+    def _print_log(self, expr: sp.log) -> str:
+        return f"log({self._print(expr.args[0])})"
+
+    def _print_Piecewise(self, expr: sp.Piecewise) -> str:
+        (first, cond), (second, _) = expr.args[0], expr.args[-1]
+        return f"{{ {self._print(first)} if {self._print(cond.lhs)} = {self._print(cond.rhs)}; " \
+               f"{self._print(second)} otherwise }}"
+
+    def _print_Add(self, expr: sp.Add, order: str | None = None) -> str:
+        parts = []
+        for number, term in enumerate(self.ordered_terms(expr)):
+            text = self._print(term)
+            if number == 0:
+                parts.append(text.replace("-", "−", 1) if text.startswith("-") else text)
+            elif text.startswith("-"):
+                parts.append(" − " + text[1:].lstrip())
+            else:
+                parts.append(" + " + text)
+        return "".join(parts)
+
+    def _factor(self, factor: sp.Expr) -> str:
+        text = self._print(factor)
+        return f"({text})" if isinstance(factor, (sp.Add, sp.Sum)) else text
+
+    def _print_Mul(self, expr: sp.Mul) -> str:
+        if _is_unevaluated_mul(expr):
+            return "·".join(f"({self._print(a)})" for a in expr.args)
+        negative, numer, denom = split_product(expr)
+        top = " ".join(self._factor(f) for f in numer) or "1"
+        if denom:
+            bottom = " ".join(self._factor(f) for f in denom)
+            simple = len(denom) == 1 and (" " not in bottom or bottom.startswith("("))
+            top = f"{top}/{bottom}" if simple else f"{top}/({bottom})"
+        return ("-" if negative else "") + top
+
+    def _print_Pow(self, expr: sp.Pow, rational: bool = False) -> str:
+        if expr.exp.is_Number and expr.exp < 0:
+            return self._print_Mul(expr)  # type: ignore[arg-type]
+        base = self._factor(expr.base)
+        base = f"({base})" if " " in base and not base.startswith("(") else base
+        exponent = str(expr.exp)
+        return base + exponent.translate(str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹"))
+
+
+def latex_to_unicode(value: str) -> str:
+    """A notation symbol as Unicode: \\hat{y} → ŷ, \\theta → θ."""
+    from pylatexenc.latex2text import LatexNodes2Text
+
+    return LatexNodes2Text().latex_to_text(value).strip() or value

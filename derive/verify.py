@@ -1,0 +1,171 @@
+"""Does ``lhs = rhs`` hold? Tested at concrete sizes, every index pattern the case allows, and label vectors
+the assumptions allow (several hot positions; labels that are not one-hot where nothing is assumed).
+
+One verifier serves the engine (every generated step) and the checker (every hand-written step).
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from typing import Iterable, Iterator, Sequence
+
+import sympy as sp
+
+from . import model as mdl
+from .derivation import Case
+from .numeric import EvaluationError, Point, close, compile_expr, evaluate
+
+CLASS_SIZES = (2, 3, 5)
+BATCH_SIZES = (1, 3)
+DRAWS = 2
+EXAMPLE_INDICES = (mdl.t, mdl.s)
+
+
+@dataclass(frozen=True)
+class Counterexample:
+    """Where the two sides differ: sizes, index values and both values."""
+
+    sizes: dict[str, int]
+    indices: dict[str, int]
+    lhs: float
+    rhs: float
+    labels: tuple[float, ...] | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        data: dict[str, object] = dict(self.sizes)
+        data.update(indices=self.indices, lhs=round(self.lhs, 6), rhs=round(self.rhs, 6))
+        if self.labels is not None:
+            data["labels"] = [round(v, 4) for v in self.labels]
+        return data
+
+
+@dataclass(frozen=True)
+class Outcome:
+    holds: bool
+    points: int
+    counterexample: Counterexample | None = None
+    error: str | None = None
+
+
+def free_indices(expr: sp.Basic) -> set[sp.Symbol]:
+    """Symbols free in ``expr``, looking inside derivative variables and leaving out summation variables."""
+    if isinstance(expr, sp.Symbol):
+        return {expr}
+    if isinstance(expr, sp.Sum):
+        inner = free_indices(expr.function)
+        for var, lo, hi in expr.limits:
+            inner = (inner - {var}) | free_indices(lo) | free_indices(hi)
+        return inner
+    if isinstance(expr, sp.Derivative):
+        return free_indices(expr.expr) | set().union(*(free_indices(v) for v in expr.variables))
+    if isinstance(expr, sp.Indexed):
+        return set().union(*(free_indices(a) for a in expr.indices))
+    return set().union(*(free_indices(a) for a in expr.args)) if expr.args else set()
+
+
+def set_partitions(items: Sequence[sp.Symbol]) -> Iterator[list[list[sp.Symbol]]]:
+    """All ways to group ``items`` into blocks of equal values."""
+    if not items:
+        yield []
+        return
+    first, rest = items[0], items[1:]
+    for partition in set_partitions(rest):
+        for index in range(len(partition)):
+            yield partition[:index] + [[first] + partition[index]] + partition[index + 1:]
+        yield [[first]] + partition
+
+
+def _allowed(partition: list[list[sp.Symbol]], case: Case | None) -> bool:
+    if not case:
+        return True
+    block = {sym.name: number for number, blk in enumerate(partition) for sym in blk}
+    equal_ok = all(block.get(a, -1) == block.get(b, -2) for a, b in case.equal if a in block and b in block)
+    distinct_ok = all(block.get(a) != block.get(b) for a, b in case.distinct if a in block and b in block)
+    return equal_ok and distinct_ok
+
+
+def index_assignments(symbols: Sequence[sp.Symbol], size: int, case: Case | None,
+                      rng: random.Random) -> Iterator[dict[sp.Symbol, int]]:
+    """One assignment per equality pattern the case allows, with distinct values for distinct blocks."""
+    for partition in set_partitions(list(symbols)):
+        if len(partition) > size or not _allowed(partition, case):
+            continue
+        values = rng.sample(range(1, size + 1), len(partition))
+        yield {sym: value for blk, value in zip(partition, values) for sym in blk}
+
+
+def _labels(size: int, assumes: Iterable[str], hot: int | None, rng: random.Random) -> list[float]:
+    assumes = set(assumes)
+    if "one-hot" in assumes:
+        return [1.0 if position == hot else 0.0 for position in range(1, size + 1)]
+    if "sum-to-one" in assumes:
+        raw = [rng.uniform(0.1, 1.0) for _ in range(size)]
+        return [v / sum(raw) for v in raw]
+    return [rng.uniform(-1.0, 2.0) for _ in range(size)]
+
+
+def sample_points(model: "mdl.Model", free: set[sp.Symbol], case: Case | None,
+                  assumes: Sequence[str], seed: int = 7) -> Iterator[tuple[Point, list[float]]]:
+    """Concrete points covering sizes, index patterns, hot positions and label kinds."""
+    rng = random.Random(seed)
+    one_hot = "one-hot" in assumes
+    hot_symbol = model.label_index or mdl.h
+    class_syms = sorted((free & set(mdl.INDEX_SYMBOLS)) - set(EXAMPLE_INDICES), key=lambda x: x.name)
+    if (one_hot or model.target.kind == "class") and hot_symbol not in class_syms:
+        class_syms.append(hot_symbol)
+    example_syms = sorted(free & set(EXAMPLE_INDICES), key=lambda x: x.name)
+    batch_sizes = BATCH_SIZES if model.batch else (1,)
+    for size in CLASS_SIZES:
+        for batch in batch_sizes:
+            for classes in index_assignments(class_syms, size, case, rng):
+                for examples in index_assignments(example_syms, batch, case, rng):
+                    for _ in range(DRAWS):
+                        ints = {mdl.n: size, mdl.N: batch, **classes, **examples}
+                        yield _point(model, ints, size, batch, assumes, classes.get(hot_symbol), rng)
+
+
+def _point(model: "mdl.Model", ints: dict[sp.Symbol, int], size: int, batch: int,
+           assumes: Sequence[str], hot: int | None, rng: random.Random) -> tuple[Point, list[float]]:
+    rows = range(1, batch + 1)
+    arrays: dict[str, dict[tuple[int, ...], float]] = {"z": {}, "y": {}, "yhat": {}}
+    labels: list[float] = []
+    for row in rows:
+        logits = [rng.uniform(-2.0, 2.0) for _ in range(size)]
+        row_hot = hot if row == 1 or hot is None else rng.randint(1, size)
+        labels = _labels(size, assumes, row_hot, rng)
+        if model.probs_defined:
+            total = sum(pow(2.718281828459045, v) for v in logits)
+            probs = [pow(2.718281828459045, v) / total for v in logits]
+        else:
+            probs = [rng.uniform(0.05, 1.0) for _ in range(size)]
+        for col in range(1, size + 1):
+            key = (row, col) if model.batch else (col,)
+            arrays["z"][key] = logits[col - 1]
+            arrays["y"][key] = labels[col - 1]
+            arrays["yhat"][key] = probs[col - 1]
+    return Point(ints=ints, arrays=arrays), labels
+
+
+def check_equal(model: "mdl.Model", lhs: sp.Expr, rhs: sp.Expr, case: Case | None = None,
+                assumes: Sequence[str] = ()) -> Outcome:
+    """Numerically test ``lhs = rhs`` (both in base form) at every sample point; stop at the first miss."""
+    try:
+        left, right = compile_expr(lhs), compile_expr(rhs)
+    except EvaluationError as error:
+        return Outcome(False, 0, error=str(error))
+    free = free_indices(lhs) | free_indices(rhs)
+    count = 0
+    for point, labels in sample_points(model, free, case, assumes):
+        try:
+            a, b = evaluate(left, point), evaluate(right, point)
+        except EvaluationError as error:
+            return Outcome(False, count, error=str(error))
+        except (OverflowError, ZeroDivisionError) as error:
+            return Outcome(False, count, error=str(error))
+        count += 1
+        if not close(a, b):
+            sizes = {"n": point.ints[mdl.n]} | ({"N": point.ints[mdl.N]} if model.batch else {})
+            indices = {s.name: v for s, v in point.ints.items() if s not in mdl.SIZE_SYMBOLS}
+            return Outcome(False, count, Counterexample(sizes, indices, a, b, tuple(labels)))
+    return Outcome(True, count)
