@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .catalogue import entry
-from .derivation import Derivation, Step
+from .record import Derivation, Step
 from .errors import UsageError
 from .notation import Notation, notation_from
 

@@ -12,7 +12,7 @@ import sympy as sp
 
 from . import model as mdl
 from .catalogue import entry
-from .derivation import Case, Derivation, Part
+from .record import Case, Derivation, Part
 from .engine.rules import (ChainRule, ConstantFactor, ExpRule, Fold, IndexDerivative, KroneckerSum, Lemma,
                            LogRule, MergeSum, OneHot, QuotientRule, Rule, RuleDoesNotApply, SplitSum, SumRule,
                            Unfold, fold_softmax, rewrite_everywhere, substitute_lemmas)

@@ -13,7 +13,7 @@ from typing import Iterable, Iterator, Sequence
 import sympy as sp
 
 from . import model as mdl
-from .derivation import Case
+from .record import Case
 from .numeric import EvaluationError, Point, close, compile_expr, evaluate
 
 CLASS_SIZES = (2, 3, 5)

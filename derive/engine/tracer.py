@@ -10,7 +10,7 @@ from typing import Iterable
 
 import sympy as sp
 
-from ..derivation import Case, Part, Step
+from ..record import Case, Part, Step
 from ..errors import EngineError
 from ..model import Model
 from ..verify import check_equal

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Callable
 
 import sympy as sp
 
-from ..derivation import Case, Derivation, Step
+from ..record import Case, Derivation, Step
 from ..errors import UsageError
 from ..notation import Notation
 from .printer import MathLatexPrinter, MathTextPrinter
@@ -98,7 +98,7 @@ class View:
     def both(self, expr: sp.Expr) -> dict[str, str]:
         return {"latex": self.latex(expr), "text": self.text(expr)}
 
-    @property
+    @cached_property
     def names(self) -> dict[str, dict[str, str]]:
         """Expressions the prose mentions, printed in the notation."""
         from .. import model as mdl
@@ -134,6 +134,14 @@ class View:
         return group
 
     @property
+    def goal_text(self) -> str:
+        return self.text(self.derivation.result_lhs)
+
+    @property
+    def goal_latex(self) -> str:
+        return self.latex(self.derivation.result_lhs)
+
+    @property
     def result_latex(self) -> str:
         return f"{self.latex(self.derivation.result_lhs)} = {self.latex(self.derivation.result)}"
 
@@ -157,8 +165,6 @@ def render(derivation: Derivation, notation: Notation, fmt: str = "text", *, sta
     if flavor not in FLAVORS:
         raise UsageError(f"unknown flavor {flavor!r} (known: {', '.join(FLAVORS)})")
     view = View(derivation, notation)
-    for line in view.numbered:
-        line.step.justification = justification(view, line.step, "text")
     if fmt == "json":
         from .certificate import certificate
 

@@ -11,7 +11,7 @@ from typing import Any
 import sympy as sp
 
 from .. import model as mdl
-from ..derivation import Derivation
+from ..record import Derivation
 from ..notation import Notation
 
 
@@ -20,6 +20,8 @@ def _expr(view, model: mdl.Model, expr: sp.Expr) -> dict[str, str]:  # type: ign
 
 
 def certificate(derivation: Derivation, notation: Notation, view) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    from . import justification
+
     model = derivation.model
     indices = sorted({s.name for step in derivation.steps for e in (step.before, step.after)
                       for s in e.atoms(sp.Symbol) if s in mdl.INDEX_SYMBOLS and s not in (mdl.c, mdl.h)})
@@ -41,7 +43,7 @@ def certificate(derivation: Derivation, notation: Notation, view) -> dict[str, A
             "assumes": list(step.assumes),
             "before": _expr(view, model, step.before),
             "after": _expr(view, model, step.after),
-            "justification": step.justification,
+            "justification": justification(view, step, "text"),
             "verified": step.verified,
         } for step in derivation.steps],
     }

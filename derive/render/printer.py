@@ -6,7 +6,7 @@ values were validated to a safe LaTeX vocabulary (``derive.notation``), so they 
 
 from __future__ import annotations
 
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
@@ -303,6 +303,7 @@ class MathTextPrinter(NotationMixin, StrPrinter):
         return base + exponent.translate(str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹"))
 
 
+@lru_cache(maxsize=256)
 def latex_to_unicode(value: str) -> str:
     """A notation symbol as Unicode: \\hat{y} → ŷ, \\theta → θ."""
     from pylatexenc.latex2text import LatexNodes2Text

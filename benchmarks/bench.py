@@ -1,0 +1,47 @@
+"""Speed targets as ratios to `python -c "import sympy"` on the same machine (medians of 5 alternating runs).
+
+    python benchmarks/bench.py
+"""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import time
+
+BASELINE = [sys.executable, "-c", "import sympy"]
+CASES = {
+    "derive show softmax-cross-entropy --format latex": (
+        [sys.executable, "-m", "derive", "show", "softmax-cross-entropy", "--format", "latex"], 2.0),
+    "derive --help": ([sys.executable, "-m", "derive", "--help"], 0.35),
+}
+
+
+def timed(command: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def main(rounds: int = 5) -> int:
+    timed(BASELINE)  # warm the file cache
+    samples: dict[str, list[float]] = {"baseline": [], **{name: [] for name in CASES}}
+    for _ in range(rounds):
+        for name, (command, _) in CASES.items():
+            samples["baseline"].append(timed(BASELINE))
+            samples[name].append(timed(command))
+    base = statistics.median(samples["baseline"])
+    print(f"python -c 'import sympy': {base:.3f} s (median of {len(samples['baseline'])})")
+    failed = 0
+    for name, (_, target) in CASES.items():
+        ratio = statistics.median(samples[name]) / base
+        ok = ratio <= target
+        failed += not ok
+        print(f"{name}: {statistics.median(samples[name]):.3f} s, ratio {ratio:.2f} (target <= {target}) "
+              f"{'ok' if ok else 'OVER'}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

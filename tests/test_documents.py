@@ -1,0 +1,89 @@
+"""Generated documents work where people use them: pdflatex compiles every LaTeX output, KaTeX renders every
+math string of every Markdown output, and snapshots keep the rendered text stable.
+
+Regenerate the snapshots after an intended change with:  DERIVE_UPDATE_SNAPSHOTS=1 pytest tests/test_documents.py
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+import derive
+
+from helpers import NAMES, ROOT, require_tool
+
+NOTATIONS = [{}, {"logits": r"\theta", "probs": "p", "classes": "K"},
+             {"logits": "o", "probs": r"\sigma", "labels": "t", "target": "class k"},
+             {"target": "distribution", "probs": "S"}]
+SNAPSHOTS = ROOT / "tests" / "snapshots"
+PREAMBLE = "\\documentclass{article}\n\\usepackage{amsmath}\n\\usepackage{amssymb}\n\\begin{document}\n"
+
+
+def pdflatex(tex: str, workdir: Path) -> subprocess.CompletedProcess:
+    (workdir / "doc.tex").write_text(tex, encoding="utf-8")
+    env = dict(os.environ, openin_any="p", openout_any="p")
+    return subprocess.run(["pdflatex", "-no-shell-escape", "-halt-on-error", "-interaction=nonstopmode", "doc.tex"],
+                          cwd=workdir, capture_output=True, text=True, timeout=120, env=env)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_latex_compiles(name, tmp_path):
+    require_tool(shutil.which("pdflatex") is not None, "pdflatex (texlive-latex-base)")
+    for number, notation in enumerate(NOTATIONS):
+        result = derive.derivation(name, **notation)
+        for kind, tex in (("standalone", result.latex(standalone=True)),
+                          ("fragment", PREAMBLE + result.latex() + "\n\\end{document}\n")):
+            work = tmp_path / f"{number}-{kind}"
+            work.mkdir()
+            done = pdflatex(tex, work)
+            errors = [line for line in done.stdout.splitlines() if line.startswith("!")]
+            assert done.returncode == 0 and (work / "doc.pdf").exists(), (name, notation, kind, errors)
+
+
+MATH = re.compile(r"```math\n(?P<gfm>.*?)```|\$\$(?P<display>.*?)\$\$|\$`(?P<gfm_inline>.*?)`\$|\$(?P<inline>[^$\n]+?)\$",
+                  re.S)
+
+
+def math_strings(markdown: str) -> list[dict]:
+    out = []
+    for match in MATH.finditer(markdown):
+        kind = match.lastgroup
+        out.append({"math": match.group(kind).strip(), "display": kind in ("gfm", "display")})
+    return out
+
+
+def test_markdown_math_renders_in_katex(katex):
+    items = []
+    for name in NAMES:
+        for notation in NOTATIONS:
+            result = derive.derivation(name, **notation)
+            for flavor in ("dollar", "gfm"):
+                found = math_strings(result.markdown(flavor=flavor))
+                assert any(item["display"] for item in found)
+                items.extend(found)
+    assert len(items) > 300
+    failures = katex(items)
+    assert failures == [], failures[:3]
+
+
+def test_katex_check_rejects_bad_math(katex):
+    assert katex([{"math": r"\frac{a", "display": False}, {"math": r"\label{x} a", "display": True}])
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("fmt", ["text", "latex", "markdown"])
+def test_snapshot(name, fmt):
+    ext = {"text": "txt", "latex": "tex", "markdown": "md"}[fmt]
+    path = SNAPSHOTS / f"{name}.{ext}"
+    rendered = derive.derivation(name).render(fmt)
+    if os.environ.get("DERIVE_UPDATE_SNAPSHOTS") == "1":
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(rendered, encoding="utf-8")
+    assert path.exists(), f"missing snapshot {path.name}: run DERIVE_UPDATE_SNAPSHOTS=1 pytest {__file__}"
+    assert rendered == path.read_text(encoding="utf-8"), f"{path.name} changed; regenerate if intended"
