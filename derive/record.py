@@ -45,8 +45,8 @@ class Step:
     """One rule application: ``before`` equals ``after`` under ``case`` and ``assumes``.
 
     ``detail`` picks the variant of a rule's prose (e.g. which algebraic move); ``facts`` are small named
-    expressions the prose refers to (u and v of the quotient rule). ``verified`` is set by the verifier only;
-    the prose itself is rendered from the templates.
+    expressions the prose refers to (u and v of the quotient rule). ``verified`` (numeric) and ``symbolic``
+    (exact, where cheap) are set by the verifier only; the prose itself is rendered from the templates.
     """
 
     rule: str
@@ -58,6 +58,7 @@ class Step:
     detail: str | None = None
     facts: dict[str, "sp.Expr"] = field(default_factory=dict)
     verified: bool = False
+    symbolic: bool | None = None
 
 
 @dataclass(frozen=True)

@@ -88,3 +88,10 @@ def test_every_step_rechecks_with_plain_sympy(name):
                         y[key] = sympy.Rational(rng.randint(-10, 20), 10)
             a, b = (value(cert, side, n, assign, {'z': z, 'y': y, 'yhat': p}) for side in (before, after))
             assert a == pytest.approx(b, rel=1e-9, abs=1e-12), (name, number, step["rule"], n, assign)
+
+
+def test_algebraic_regroupings_are_also_proved_exactly():
+    steps = certificate("softmax-cross-entropy")["steps"]
+    algebra = [s for s in steps if s["rule"] == "algebra"]
+    assert algebra and any(s["symbolic"] is True for s in algebra)
+    assert all(s["symbolic"] in (True, None) for s in steps)

@@ -46,8 +46,8 @@ def test_latex_compiles(name, tmp_path):
             assert done.returncode == 0 and (work / "doc.pdf").exists(), (name, notation, kind, errors)
 
 
-MATH = re.compile(r"```math\n(?P<gfm>.*?)```|\$\$(?P<display>.*?)\$\$|\$`(?P<gfm_inline>.*?)`\$|\$(?P<inline>[^$\n]+?)\$",
-                  re.S)
+MATH = re.compile(r"```math\n(?P<gfm>.*?)```|\$\$(?P<display>.*?)\$\$"
+                  r"|\$`(?P<gfm_inline>.*?)`\$|\$(?P<inline>[^$\n]+?)\$", re.S)
 
 
 def math_strings(markdown: str) -> list[dict]:

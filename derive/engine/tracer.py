@@ -13,7 +13,7 @@ import sympy as sp
 from ..record import Case, Part, Step
 from ..errors import EngineError
 from ..model import Model
-from ..verify import check_equal
+from ..verify import check_equal, symbolically_equal
 from .algebra import MOVES
 from .rules import Rule, RuleDoesNotApply, rewrite_everywhere
 
@@ -80,6 +80,9 @@ class Tracer:
         return self._record("case-split", after, "split", facts={"lhs": self.part.goal.xreplace(substitution)})
 
 
+SYMBOLIC_RULES = ("algebra", "fold-definition")  # regroupings: exact checks are cheap and meaningful there
+
+
 def verify_steps(model: Model, steps: list[Step]) -> None:
     """Check every step numerically; a step that does not hold is an engine bug, never printed as valid."""
     for number, step in enumerate(steps, 1):
@@ -89,3 +92,5 @@ def verify_steps(model: Model, steps: list[Step]) -> None:
             why = outcome.error or f"counterexample {outcome.counterexample}"
             raise EngineError(f"internal error: step {number} ({step.rule}) does not verify: {why}")
         step.verified = True
+        if step.rule in SYMBOLIC_RULES and step.case is None and not step.assumes:
+            step.symbolic = symbolically_equal(model.to_base(step.before), model.to_base(step.after))

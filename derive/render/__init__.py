@@ -7,7 +7,6 @@ import json
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Callable
 
 import sympy as sp
 
@@ -180,7 +179,10 @@ def _template(view: View, fmt: str, standalone: bool, flavor: str, parts: tuple[
     chosen = [p for p in view.parts if parts is None or p.key in parts]
     template = environment().get_template(f"{fmt}/derivation.j2")
     prose_fmt = "gfm" if fmt == "markdown" and flavor == "gfm" else fmt
-    prose: Callable[[Step], str] = lambda step: justification(view, step, prose_fmt)
+
+    def prose(step: Step) -> str:
+        return justification(view, step, prose_fmt)
+
     return template.render(view=view, parts=chosen, standalone=standalone, flavor=flavor, prose=prose,
                            notation=view.notation, derivation=view.derivation, whole=parts is None,
                            target_words=TARGET_WORDS[view.derivation.model.target.kind],

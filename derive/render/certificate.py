@@ -45,5 +45,6 @@ def certificate(derivation: Derivation, notation: Notation, view) -> dict[str, A
             "after": _expr(view, model, step.after),
             "justification": justification(view, step, "text"),
             "verified": step.verified,
+            "symbolic": step.symbolic,
         } for step in derivation.steps],
     }

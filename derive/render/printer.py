@@ -245,7 +245,7 @@ class MathTextPrinter(NotationMixin, StrPrinter):
         return f"∂/∂{self._print(var)} ({self._print(inner)})"
 
     def _print_Sum(self, expr: sp.Sum) -> str:
-        (var, lo, hi), body = expr.limits[0], expr.function
+        var, body = expr.limits[0][0], expr.function
         found = excluded_index(body, var)
         if found:
             excluded, body = found
