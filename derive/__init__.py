@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from .api import DerivationResult
 
 __version__ = "0.1.0"
-__all__ = ["derivation", "DeriveError", "UsageError", "InputError", "EngineError", "__version__"]
+__all__ = ["derivation", "check", "DeriveError", "UsageError", "InputError", "EngineError", "__version__"]
 
 
 def derivation(name: str, method: str = "index", **notation: Any) -> "DerivationResult":
@@ -24,3 +24,10 @@ def derivation(name: str, method: str = "index", **notation: Any) -> "Derivation
     from .api import derivation as build
 
     return build(name, method, **notation)
+
+
+def check(path_or_text: Any, **notation: Any) -> Any:
+    """Check a hand-written derivation (a path, or the text itself); returns the report (contract §5)."""
+    from .checking import check as run
+
+    return run(path_or_text, **notation)

@@ -37,6 +37,11 @@ def build_parser() -> Parser:
     show.add_argument("--notation", action="append", default=[], metavar="KEY=VALUE",
                       help="notation, repeatable: logits, probs, labels, target, classes, loss, batch, ...")
     show.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
+    check = commands.add_parser("check", help="check a hand-written derivation (Markdown or LaTeX) step by step")
+    check.add_argument("file", metavar="FILE")
+    check.add_argument("--format", default="text", help="text or json (default: text)")
+    check.add_argument("--notation", action="append", default=[], metavar="KEY=VALUE",
+                       help="notation, overrides the file's own (repeatable)")
     return parser
 
 
@@ -63,6 +68,23 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_check(args: argparse.Namespace) -> int:
+    from .checking import check
+    from .notation import parse_assignments
+
+    if args.format not in ("text", "json"):
+        raise UsageError(f"unknown format {args.format!r} for check (known: text, json)")
+    if not Path(args.file).is_file():
+        what = "no such file" if not Path(args.file).exists() else "not a regular file"
+        raise UsageError(f"{args.file}: {what}")
+    report = check(Path(args.file), **parse_assignments(args.notation))
+    if args.format == "json":
+        sys.stdout.write(report.to_json())
+    else:
+        sys.stdout.write(report.text(color=sys.stdout.isatty() and "NO_COLOR" not in os.environ))
+    return report.exit_code
+
+
 def write_atomically(path: Path, text: str) -> None:
     """Write via a temporary file and rename, so a failure never leaves half a file."""
     try:
@@ -81,7 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command is None:
             parser.print_help()
             return 2
-        return {"list": cmd_list, "show": cmd_show}[args.command](args)
+        return {"list": cmd_list, "show": cmd_show, "check": cmd_check}[args.command](args)
     except DeriveError as error:
         print(f"derive: error: {error}", file=sys.stderr)
         return error.exit_code

@@ -10,6 +10,7 @@ says how to substitute it once the derivative is evaluated.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import sympy as sp
 
@@ -76,6 +77,9 @@ class Model:
     target: Target = Target()
     probs_defined: bool = True
     batch: bool = False
+    defined_loss: sp.Expr | None = None
+    example_indices: tuple[sp.Symbol, ...] = (t, s)
+    mistake: str | None = None
 
     @property
     def label_index(self) -> sp.Symbol | None:
@@ -84,6 +88,8 @@ class Model:
 
     def loss(self, example: sp.Expr | None = None) -> sp.Expr:
         """The loss in folded form: -Σ_j y_j log ŷ_j, or -log ŷ_c for a class label."""
+        if self.defined_loss is not None and example is None:
+            return self.defined_loss
         if self.batch and example is None:
             return sp.Sum(ell[t], (t, 1, N)) / N
         if self.target.kind == "class":
@@ -101,28 +107,44 @@ class Model:
     def to_base(self, expr: sp.Expr, keep_probs: bool = False) -> sp.Expr:
         """Replace every defined quantity by its definition, except probabilities used as differentiation
         variables (see module docstring), or all probabilities with ``keep_probs``."""
-        return self._expand(expr, keep_probs=keep_probs)
+        return self._expand(expr, keep_probs, softmax)
 
-    def _expand(self, expr: sp.Expr, keep_probs: bool) -> sp.Expr:
+    def _expand(self, expr: sp.Expr, keep_probs: bool, build: Callable[..., sp.Expr]) -> sp.Expr:
         if expr == L:
-            return self._expand(self.loss(), keep_probs)
+            return self._expand(self.loss(), keep_probs, build)
         if isinstance(expr, sp.Indexed) and expr.base == ell:
-            return self._expand(self.loss(example=expr.indices[0]), keep_probs)
+            return self._expand(self.loss(example=expr.indices[0]), keep_probs, build)
         if isinstance(expr, sp.Indexed) and expr.base == yhat:
             if keep_probs or not self.probs_defined:
                 return expr
-            return softmax(*reversed(expr.indices)) if len(expr.indices) == 2 else softmax(expr.indices[0])
+            return build(expr.indices[-1], expr.indices[0] if len(expr.indices) == 2 else None)
         if isinstance(expr, sp.Derivative):
             var = expr.variables[0]
             by_prob = isinstance(var, sp.Indexed) and var.base == yhat
-            inner = self._expand(expr.expr, keep_probs or by_prob)
+            inner_build = mistaken_softmax(self.mistake) if self.mistake and not by_prob else build
+            inner = self._expand(expr.expr, keep_probs or by_prob, inner_build)
             return sp.Derivative(inner, var, evaluate=False)
         if not expr.args or isinstance(expr, (sp.Indexed, sp.Symbol)):
             return expr
-        return expr.func(*(self._expand(arg, keep_probs) for arg in expr.args))
+        return expr.func(*(self._expand(arg, keep_probs, build) for arg in expr.args))
 
     def definitions(self) -> dict[str, tuple[tuple[sp.Symbol, ...], sp.Expr]]:
         """Definitions a re-checker substitutes after ``doit()``: name -> (indices, expression)."""
         if not self.probs_defined:
             return {}
         return {"yhat": ((t, m), softmax(m, t))} if self.batch else {"yhat": ((m,), softmax(m))}
+
+
+def mistaken_softmax(mistake: str) -> Callable[..., sp.Expr]:
+    """Softmax as a student who made ``mistake`` differentiates it (for diagnoses of wrong steps):
+    "denominator" holds Σ_i e^{z_i} constant; "sigmoid" lets entry j depend on its own logit only."""
+    from .numeric import Frozen
+
+    def build(index: sp.Expr, example: sp.Expr | None = None) -> sp.Expr:
+        numerator = sp.exp(logits_at(index, example))
+        if mistake == "denominator":
+            return numerator / Frozen(partition_sum(example, avoid=(index,)))
+        dummy = fresh_index(index)
+        others = sp.Sum((1 - sp.KroneckerDelta(dummy, index)) * sp.exp(logits_at(dummy, example)), (dummy, 1, n))
+        return numerator / (numerator + Frozen(others))
+    return build

@@ -27,7 +27,7 @@ FUNCTION_NAMES = ("softmax", r"\operatorname{softmax}", r"\mathrm{softmax}", r"\
 
 MAX_VALUE_LENGTH = 80
 _TOKEN = re.compile(r"\\[A-Za-z]+|[A-Za-z0-9]|[{}_^' ]|.", re.S)
-_TARGET = re.compile(r"^(one-hot|class|distribution|any)(?:\s+([A-Za-z]))?$")
+_TARGET = re.compile(r"^(one-hot|class|distribution|any)(?:\s+([A-Za-z](?:_\{?[A-Za-z0-9]\}?)?))?$")
 
 
 def check_latex_value(key: str, value: str) -> str:

@@ -15,6 +15,9 @@ from typing import Callable
 import sympy as sp
 
 
+Frozen = sp.Function("Frozen")  # a value held constant under differentiation (models a forgotten dependence)
+
+
 class EvaluationError(Exception):
     """The expression contains something this evaluator does not know, or a value outside its domain."""
 
@@ -154,6 +157,9 @@ def compile_expr(expr: sp.Basic) -> Compiled:
         return piecewise
     if isinstance(expr, sp.Derivative):
         return _compile_derivative(expr)
+    if isinstance(expr, Frozen):
+        inner = compile_expr(expr.args[0])
+        return lambda p: _real(inner(p))
     raise EvaluationError(f"cannot evaluate {type(expr).__name__}")
 
 

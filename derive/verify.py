@@ -19,7 +19,6 @@ from .numeric import EvaluationError, Point, close, compile_expr, evaluate
 CLASS_SIZES = (2, 3, 5)
 BATCH_SIZES = (1, 3)
 DRAWS = 2
-EXAMPLE_INDICES = (mdl.t, mdl.s)
 
 
 @dataclass(frozen=True)
@@ -111,10 +110,11 @@ def sample_points(model: "mdl.Model", free: set[sp.Symbol], case: Case | None,
     rng = random.Random(seed)
     one_hot = "one-hot" in assumes
     hot_symbol = model.label_index or mdl.h
-    class_syms = sorted((free & set(mdl.INDEX_SYMBOLS)) - set(EXAMPLE_INDICES), key=lambda x: x.name)
+    indices = {x for x in free if x.is_integer and x not in mdl.SIZE_SYMBOLS}
+    class_syms = sorted(indices - set(model.example_indices), key=lambda x: x.name)
     if (one_hot or model.target.kind == "class") and hot_symbol not in class_syms:
         class_syms.append(hot_symbol)
-    example_syms = sorted(free & set(EXAMPLE_INDICES), key=lambda x: x.name)
+    example_syms = sorted(indices & set(model.example_indices), key=lambda x: x.name)
     batch_sizes = BATCH_SIZES if model.batch else (1,)
     for size in CLASS_SIZES:
         for batch in batch_sizes:

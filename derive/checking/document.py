@@ -1,0 +1,299 @@
+"""Read a hand-written derivation (Markdown or LaTeX): notation, case declarations and display math,
+split into chains of equalities. Every side keeps its offset in the file, so errors name line and column.
+
+Removed syntax (alignment ``&``, annotations after ``&&``, ``\\label``, row breaks) is blanked with spaces
+rather than cut, which keeps every offset valid without bookkeeping.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import InputError
+
+MAX_FILE_BYTES = 1_000_000
+
+_BLOCK = re.compile(
+    r"(?P<fence>^```math[ \t]*\n(?P<fence_body>.*?)^```)"
+    r"|(?P<dollars>\$\$(?P<dollars_body>.*?)\$\$)"
+    r"|(?P<brackets>\\\[(?P<brackets_body>.*?)\\\])"
+    r"|(?P<env>\\begin\{(?P<env_name>equation\*?|align\*?|gather\*?|multline\*?|eqnarray\*?)\}"
+    r"(?P<env_body>.*?)\\end\{(?P=env_name)\})",
+    re.S | re.M)
+_CODE_FENCE = re.compile(r"^```(?!math).*?^```", re.S | re.M)
+_MD_MARKER = re.compile(r"<!--\s*derive:\s*case\s+(?P<case>.*?)\s*-->")
+_TEX_MARKER = re.compile(r"^[ \t]*%[ \t]*derive:[ \t]*case[ \t]+(?P<case>.*?)[ \t]*$", re.M)
+_TEX_SETTING = re.compile(r"^[ \t]*%[ \t]*derive:[ \t]*(?P<key>[A-Za-z]+)[ \t]*=[ \t]*(?P<value>.*?)[ \t]*$", re.M)
+_MD_HEADING = re.compile(r"^#{1,6}[ \t]+(?P<title>.*)$", re.M)
+_TEX_HEADING = re.compile(r"\\(?:sub)*section\*?\{(?P<title>[^}]*)\}|\\paragraph\*?\{(?P<title2>[^}]*)\}")
+_CASE_IN_TEXT = re.compile(r"(?<![A-Za-z\\])([a-z])\s*(=|\\neq|\\ne|≠|!=)\s*([a-z])(?![A-Za-z_])")
+_CASE_WORDS = re.compile(r"\b(case|when|where|if|for)\b", re.I)
+
+
+@dataclass
+class Side:
+    text: str
+    offset: int
+
+
+@dataclass
+class Chain:
+    """``A = B = C`` in one block: sides and the offsets of the ``=`` between them."""
+
+    sides: list[Side]
+    equals: list[int]
+    case: str | None
+    case_offset: int | None = None
+
+
+@dataclass
+class Document:
+    path: str
+    text: str
+    kind: str
+    settings: dict[str, str]
+    chains: list[Chain] = field(default_factory=list)
+    math_blocks: int = 0
+
+    def position(self, offset: int) -> tuple[int, int]:
+        """1-based (line, column) of an offset."""
+        line = self.text.count("\n", 0, offset) + 1
+        start = self.text.rfind("\n", 0, offset) + 1
+        return line, offset - start + 1
+
+
+def load(path_or_text: str | Path, name: str | None = None) -> Document:
+    """Read a file (or the text itself, when it is not a path) into a Document."""
+    text, label, kind = _read(path_or_text, name)
+    settings: dict[str, str] = {}
+    if kind == "markdown":
+        settings = _front_matter(text, label)
+    else:
+        settings = {m["key"]: m["value"] for m in _TEX_SETTING.finditer(text) if m["key"] != "case"}
+    document = Document(label, text, kind, settings)
+    _scan(document)
+    return document
+
+
+def _read(path_or_text: str | Path, name: str | None) -> tuple[str, str, str]:
+    looks_like_text = isinstance(path_or_text, str) and ("\n" in path_or_text or "$" in path_or_text
+                                                          or "\\" in path_or_text)
+    if looks_like_text:
+        text, label = str(path_or_text), name or "<text>"
+    else:
+        path = Path(path_or_text)
+        label = name or str(path)
+        try:
+            if path.stat().st_size > MAX_FILE_BYTES:
+                raise InputError(f"file larger than {MAX_FILE_BYTES} bytes", label)
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            raise InputError("no such file", label) from None
+        except IsADirectoryError:
+            raise InputError("is a directory, not a file", label) from None
+        except OSError as error:
+            raise InputError(f"cannot read: {error.strerror}", label) from None
+        if b"\x00" in raw:
+            raise InputError("binary file, not Markdown or LaTeX", label)
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as error:
+            line = raw[:error.start].count(b"\n") + 1
+            raise InputError("not UTF-8 text", label, line) from None
+    if len(text) > MAX_FILE_BYTES:
+        raise InputError(f"text longer than {MAX_FILE_BYTES} characters", label)
+    suffix = Path(label).suffix.lower()
+    if suffix in (".tex", ".latex", ".ltx"):
+        kind = "latex"
+    elif suffix in (".md", ".markdown", ".mdown", ".txt", ".qmd", ".myst"):
+        kind = "markdown"
+    else:
+        kind = "latex" if ("\\begin{document}" in text or _TEX_SETTING.search(text)) else "markdown"
+    return text, label, kind
+
+
+def _front_matter(text: str, label: str) -> dict[str, str]:
+    if not text.startswith("---"):
+        return {}
+    end = re.search(r"^(---|\.\.\.)[ \t]*$", text[3:], re.M)
+    if not end:
+        raise InputError("front matter starts with --- but never ends", label, 1, 1)
+    import yaml
+
+    body = text[3:3 + end.start()]
+    try:
+        data = yaml.safe_load(body) or {}
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        line = mark.line + 1 if mark else 1
+        column = mark.column + 1 if mark else None
+        raise InputError(f"bad YAML front matter: {getattr(error, 'problem', None) or error}", label, line,
+                         column) from None
+    if not isinstance(data, dict):
+        raise InputError("front matter is not a mapping", label, 1, 1)
+    notation = data.get("derive", {})
+    if notation is None:
+        return {}
+    if not isinstance(notation, dict):
+        raise InputError("front matter key 'derive' must hold KEY: VALUE pairs", label, 1, 1)
+    return {str(k): ", ".join(map(str, v)) if isinstance(v, list) else str(v) for k, v in notation.items()}
+
+
+def _scan(document: Document) -> None:
+    """Walk the file in order: headings and case markers set the case, display blocks give chains."""
+    text = document.text
+    masked = _CODE_FENCE.sub(lambda m: " " * len(m.group()), text) if document.kind == "markdown" else text
+    events: list[tuple[int, str, str | None]] = []
+    marker = _MD_MARKER if document.kind == "markdown" else _TEX_MARKER
+    events += [(m.start(), "case", m["case"]) for m in marker.finditer(masked)]
+    heading = _MD_HEADING if document.kind == "markdown" else _TEX_HEADING
+    events += [(m.start(), "heading", m.group(m.lastindex or 0)) for m in heading.finditer(masked)]
+    blocks = list(_BLOCK.finditer(masked))
+    events += [(m.start(), "block", None) for m in blocks]
+    events.sort(key=lambda e: e[0])
+    by_start = {m.start(): m for m in blocks}
+    case: str | None = None
+    case_offset: int | None = None
+    previous_end = 0
+    for offset, kind, value in events:
+        if kind == "case":
+            case, case_offset = (None if value.strip().lower() in ("none", "all") else value.strip()), offset
+        elif kind == "heading":
+            case, case_offset = _case_in(value or ""), offset
+        else:
+            match = by_start[offset]
+            if offset < previous_end:
+                continue
+            name = match.lastgroup and next(g for g in ("fence", "dollars", "brackets", "env") if match[g])
+            body_start, body = match.start(f"{name}_body"), match[f"{name}_body"]
+            local = _case_in(_sentence_before(masked, previous_end, offset))
+            document.math_blocks += 1
+            for chain in _chains(body, body_start):
+                chain.case, chain.case_offset = (local, offset) if local else (case, case_offset)
+                document.chains.append(chain)
+            previous_end = match.end()
+
+
+def _sentence_before(text: str, start: int, end: int) -> str:
+    """The last paragraph of prose before a block (inline math kept: it may state the case)."""
+    chunk = text[start:end].strip()
+    paragraphs = [p for p in re.split(r"\n\s*\n", chunk) if p.strip()]
+    if not paragraphs:
+        return ""
+    last = paragraphs[-1]
+    if _MD_HEADING.search(last) or _TEX_HEADING.search(last) or "derive:" in last:
+        return ""
+    return last
+
+
+def _case_in(text: str) -> str | None:
+    """A case stated in prose: 'Case 1: j = k', 'In the case where $i \\neq j$'."""
+    if not _CASE_WORDS.search(text):
+        return None
+    found = _CASE_IN_TEXT.search(text.replace("$", " "))
+    if not found:
+        return None
+    a, op, b = found.groups()
+    relation = "=" if op == "=" else r"\neq"
+    return f"{a} {relation} {b}"
+
+
+def _blank(text: str, start: int, end: int) -> str:
+    return text[:start] + " " * (end - start) + text[end:]
+
+
+_WRAPPERS = re.compile(r"\\begin\{(aligned|align\*?|split|gathered|gather\*?|array)\}(\{[^}]*\})?"
+                       r"|\\end\{(aligned|align\*?|split|gathered|gather\*?|array)\}"
+                       r"|\\(label|tag\*?)\{[^}]*\}|\\nonumber|\\notag")
+
+
+def _chains(body: str, base: int) -> list[Chain]:
+    """Split a display block into rows and chains; rows that start with '=' continue the previous chain."""
+    text = _WRAPPERS.sub(lambda m: " " * len(m.group()), body)
+    rows = _split_rows(text)
+    chains: list[Chain] = []
+    for row_start, row_end in rows:
+        row = text[row_start:row_end]
+        row = _strip_annotation(row)
+        sides, equals = _split_equals(row)
+        if not any(s.strip() for s, _ in sides):
+            continue
+        continues = not sides[0][0].strip() and chains and equals
+        if continues:
+            chain = chains[-1]
+            for (side, offset), eq in zip(sides[1:], equals):
+                chain.equals.append(base + row_start + eq)
+                chain.sides.append(Side(side, base + row_start + offset))
+        else:
+            chains.append(Chain([Side(s, base + row_start + o) for s, o in sides],
+                                [base + row_start + e for e in equals], None))
+    return [c for c in chains if len(c.sides) >= 2]
+
+
+def _depth_walk(text: str):  # type: ignore[no-untyped-def]
+    """Yield (index, char, depth) with depth counting braces, brackets, parentheses and cases environments."""
+    depth, index = 0, 0
+    while index < len(text):
+        if text.startswith("\\begin{cases}", index):
+            depth += 1
+            index += len("\\begin{cases}")
+            continue
+        if text.startswith("\\end{cases}", index):
+            depth -= 1
+            index += len("\\end{cases}")
+            continue
+        char = text[index]
+        if char == "\\" and index + 1 < len(text) and text[index + 1] in "{}[]()":
+            yield index, "\\" + text[index + 1], depth
+            index += 2
+            continue
+        if char in "{[(":
+            depth += 1
+        elif char in "}])":
+            depth -= 1
+        yield index, char, depth
+        index += 1
+
+
+def _split_rows(text: str) -> list[tuple[int, int]]:
+    rows, start = [], 0
+    walk = list(_depth_walk(text))
+    position = 0
+    while position < len(walk):
+        index, char, depth = walk[position]
+        if char == "\\" and depth == 0 and index + 1 < len(text) and text[index + 1] == "\\":
+            rows.append((start, index))
+            start = index + 2
+            position += 2
+            continue
+        position += 1
+    rows.append((start, len(text)))
+    return rows
+
+
+def _strip_annotation(row: str) -> str:
+    """Drop '&&...' annotations and alignment '&' at the top level; blank trailing punctuation."""
+    out = row
+    for index, char, depth in _depth_walk(row):
+        if char == "&" and depth == 0:
+            if index + 1 < len(row) and row[index + 1] == "&":
+                out = _blank(out, index, len(row))
+                break
+            out = _blank(out, index, index + 1)
+    stripped = out.rstrip()
+    while stripped and stripped[-1] in ",.;":
+        stripped = stripped[:-1].rstrip()
+    return stripped + " " * (len(out) - len(stripped))
+
+
+def _split_equals(row: str) -> tuple[list[tuple[str, int]], list[int]]:
+    sides, equals, start = [], [], 0
+    for index, char, depth in _depth_walk(row):
+        if char == "=" and depth == 0:
+            sides.append((row[start:index], start))
+            equals.append(index)
+            start = index + 1
+    sides.append((row[start:], start))
+    return sides, equals

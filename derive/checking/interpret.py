@@ -1,0 +1,407 @@
+"""Give a parsed side of an equation its meaning under the notation: logits, probabilities, labels, loss,
+indices, sums, derivatives — the same SymPy model the engine uses (``derive.model``).
+
+Function application and big operators are decided here, by meaning: ``softmax(\\theta)_k`` is ŷ_k,
+``\\sum_{j \\neq k}`` takes the rest of the product as its body, ``\\frac{\\partial}{\\partial z_k}`` too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import sympy as sp
+
+from .. import model as mdl
+from ..engine.rules import sum_excluding
+from ..model import D
+from ..notation import Notation
+from .syntax import Accent, Cases, Frac, Group, Indicator, Node, Num, Product, Rel, Scripted, Sum, Unsupported, Word
+from .syntax import parse
+
+TRANSPARENT_ACCENTS = {"boldsymbol", "mathbf", "bm", "mathit", "mathsf", "mathbfit"}
+LOG_NAMES = {"log", "ln"}
+ALWAYS_PROB_FUNCTIONS = {"softmax"}
+GREEK_INDEX = {"alpha", "beta"}
+
+
+def key_of(node: Node | None) -> str | None:
+    """A canonical name for name-like nodes: ``\\hat{y}`` -> hat(y), ``\\boldsymbol{\\theta}`` -> theta."""
+    if isinstance(node, Word):
+        return node.name
+    if isinstance(node, Accent):
+        inner = key_of(node.body)
+        if inner is None:
+            return None
+        return inner if node.kind in TRANSPARENT_ACCENTS else f"{node.kind}({inner})"
+    if isinstance(node, Group) and node.kind == "" and len(node.items) == 1:
+        return key_of(node.items[0])
+    if isinstance(node, Scripted) and node.sup is None and node.sub is not None and not node.primes:
+        base, sub = key_of(node.base), key_of(node.sub)
+        return f"{base}_{sub}" if base and sub else None
+    return None
+
+
+def notation_key(value: str) -> str:
+    """The key of a notation value, read with the same parser as the document."""
+    try:
+        return key_of(parse(value)) or value
+    except Unsupported:
+        return value
+
+
+@dataclass
+class Vocabulary:
+    """What each name means in one document."""
+
+    logits: str
+    prob_symbols: set[str]
+    prob_functions: set[str]
+    labels: str
+    loss: set[str]
+    classes: str
+    batch: str
+    label_name: str | None
+    definitions: dict[str, tuple[sp.Symbol | None, sp.Expr]] = field(default_factory=dict)
+
+    @classmethod
+    def from_notation(cls, notation: Notation) -> "Vocabulary":
+        from ..notation import FUNCTION_NAMES
+
+        symbols, functions = set(), set(ALWAYS_PROB_FUNCTIONS)
+        for value in notation.probs:
+            (functions if value in FUNCTION_NAMES else symbols).add(notation_key(value))
+        label = notation_key(notation.target.name) if notation.target.name else None
+        return cls(logits=notation_key(notation.logits), prob_symbols=symbols, prob_functions=functions,
+                   labels=notation_key(notation.labels), loss={notation_key(notation.loss), "CE", "L"},
+                   classes=notation_key(notation.classes), batch=notation_key(notation.batch), label_name=label)
+
+
+class Interpreter:
+    """Turns syntax trees into expressions of ``derive.model``."""
+
+    def __init__(self, vocabulary: Vocabulary) -> None:
+        self.v = vocabulary
+        self.example_indices: set[sp.Symbol] = set()
+
+    # -- indices ------------------------------------------------------------------------------------------
+
+    def index_symbol(self, name: str, col: int = 0) -> sp.Expr:
+        if self.v.label_name and name == self.v.label_name:
+            return mdl.c
+        if name == self.v.classes:
+            return mdl.n
+        if len(name) == 1 or name in GREEK_INDEX:
+            return sp.Symbol(name, integer=True)
+        raise Unsupported(f"cannot read {name!r} as an index", col)
+
+    def indices(self, node: Node) -> tuple[sp.Expr, ...]:
+        key = key_of(node)
+        if key is not None and self.v.label_name and key == self.v.label_name:
+            return (mdl.c,)
+        if isinstance(node, Word) and not node.command:
+            if node.name == self.v.label_name:
+                return (mdl.c,)
+            return tuple(self.index_symbol(ch, node.col) for ch in node.name)
+        if isinstance(node, Num):
+            return (sp.Integer(int(float(node.value))),)
+        if isinstance(node, Group) and node.kind in ("", ","):
+            return tuple(ix for item in node.items for ix in self.indices(item))
+        if isinstance(node, Product):
+            return tuple(ix for item in node.items for ix in self.indices(item))
+        raise Unsupported("cannot read this subscript as an index", _col(node))
+
+    # -- names --------------------------------------------------------------------------------------------
+
+    def entry(self, base: Node, sub: Node) -> sp.Expr:
+        """An indexed quantity: z_k, ŷ_j, y_{tk}, a defined f_j."""
+        key = key_of(base)
+        idx = self.indices(sub)
+        if key in self.v.loss:
+            return mdl.L
+        table = {self.v.logits: mdl.z, self.v.labels: mdl.y}
+        table.update({s: mdl.yhat for s in self.v.prob_symbols})
+        if key in table:
+            if len(idx) == 2:
+                self.example_indices.add(idx[0])
+            if len(idx) not in (1, 2):
+                raise Unsupported(f"{key} takes one or two indices", _col(base))
+            return table[key][idx]
+        if key in self.v.definitions:
+            param, body = self.v.definitions[key]
+            if param is None or len(idx) != 1:
+                raise Unsupported(f"{key} is defined without an index", _col(base))
+            return body.xreplace({param: idx[0]})
+        if key == "delta":
+            if len(idx) != 2:
+                raise Unsupported("the Kronecker delta takes two indices", _col(base))
+            return sp.KroneckerDelta(*idx)
+        raise Unsupported(f"unknown symbol {_display(key)}", _col(base))
+
+    def name(self, node: Node) -> sp.Expr:
+        key = key_of(node)
+        if key in self.v.loss:
+            return mdl.L
+        if key == self.v.classes:
+            return mdl.n
+        if key == self.v.batch:
+            return mdl.N
+        if key in self.v.definitions and self.v.definitions[key][0] is None:
+            return self.v.definitions[key][1]
+        if key == "e":
+            return sp.E
+        if isinstance(node, Word) and not node.command and len(node.name) > 1:
+            return sp.Mul(*(self.name(Word(ch, node.col + n)) for n, ch in enumerate(node.name)))
+        raise Unsupported(f"unknown symbol {_display(key or '?')}", _col(node))
+
+    # -- expressions --------------------------------------------------------------------------------------
+
+    def expr(self, node: Node) -> sp.Expr:
+        if isinstance(node, Num):
+            return sp.Rational(node.value)
+        if isinstance(node, Sum):
+            return sp.Add(*(sign * self.expr(term) for sign, term in node.terms))
+        if isinstance(node, Product):
+            return self.product(list(node.items))
+        if isinstance(node, Group):
+            if len(node.items) != 1:
+                raise Unsupported("a list of values is not an expression", node.col)
+            if isinstance(node.items[0], Rel):
+                raise Unsupported("a relation is not an expression", node.col)
+            return self.expr(node.items[0])
+        if isinstance(node, Frac):
+            derivative = self.derivative_variable(node)
+            if derivative is not None:
+                var, body = derivative
+                if body is None:
+                    raise Unsupported("a derivative operator needs something to differentiate", node.col)
+                return D(self.expr(body), var)
+            return self.expr(node.num) / self.expr(node.den)
+        if isinstance(node, Scripted):
+            return self.scripted(node)
+        if isinstance(node, (Word, Accent)):
+            return self.name(node)
+        if isinstance(node, Cases):
+            return self.cases(node)
+        if isinstance(node, Indicator):
+            raise Unsupported("an indicator needs a condition, as in \\mathbb{1}[k = c]", node.col)
+        raise Unsupported("cannot read this expression", _col(node))
+
+    def scripted(self, node: Scripted) -> sp.Expr:
+        if node.primes:
+            raise Unsupported("primes (u') are not read; write the derivative out", _col(node.base))
+        base = node.base
+        if isinstance(base, Word) and base.name == "e" and not base.command and node.sub is None:
+            return sp.exp(self.expr(node.sup))
+        if isinstance(base, Indicator) and node.sub is not None:
+            return self.indicator(node.sub, base.col)
+        if isinstance(base, Word) and base.name in ("sum", "partial"):
+            raise Unsupported(f"\\{base.name} without a body", base.col)
+        value = self.entry(base, node.sub) if node.sub is not None else self.expr(base)
+        if node.sup is not None:
+            value = value ** self.power(node.sup)
+        return value
+
+    def power(self, node: Node) -> sp.Expr:
+        exponent = self.expr(node)
+        if not exponent.is_Number or abs(exponent) > 10:
+            raise Unsupported("only small numeric powers are read", _col(node))
+        return exponent
+
+    def indicator(self, condition: Node, col: int) -> sp.Expr:
+        rel = condition.items[0] if isinstance(condition, Group) and len(condition.items) == 1 else condition
+        if not isinstance(rel, Rel) or rel.op != "=":
+            raise Unsupported("an indicator needs a condition a = b", col)
+        (a,), (b,) = self.indices(rel.lhs), self.indices(rel.rhs)
+        return sp.KroneckerDelta(a, b)
+
+    def cases(self, node: Cases) -> sp.Expr:
+        pieces = []
+        for value, condition in node.rows:
+            pieces.append((self.expr(value), sp.true if condition is None else self.condition(condition)))
+        if pieces[-1][1] is not sp.true:
+            pieces.append((sp.nan, sp.true))
+        return sp.Piecewise(*pieces)
+
+    def condition(self, node: Node) -> sp.Basic:
+        if isinstance(node, Group) and node.kind == ",":
+            return sp.And(*(self.condition(item) for item in node.items))
+        if not isinstance(node, Rel):
+            raise Unsupported("a case needs a condition such as i = j", _col(node))
+        (a,), (b,) = self.indices(node.lhs), self.indices(node.rhs)
+        if node.op == "=":
+            return sp.Eq(a, b)
+        if node.op in ("\\neq", "\\ne"):
+            return sp.Ne(a, b)
+        raise Unsupported(f"condition {node.op} is not read", _col(node.lhs))
+
+    # -- products: where operators take their arguments ---------------------------------------------------
+
+    def product(self, items: list[Node]) -> sp.Expr:
+        factors: list[sp.Expr] = []
+        position = 0
+        while position < len(items):
+            item, rest = items[position], items[position + 1:]
+            head = item.base if isinstance(item, Scripted) else item
+            if isinstance(head, Word) and head.command and head.name == "sum":
+                factors.append(self.big_sum(item, rest))
+                break
+            if isinstance(item, Frac) and (found := self.derivative_variable(item)) and found[1] is None:
+                if not rest:
+                    raise Unsupported("a derivative operator needs something to differentiate", item.col)
+                used = _operand_length(rest)
+                if used is None:  # no brackets: the operator takes the rest of the product
+                    factors.append(D(self.product(rest), found[0]))
+                    break
+                factors.append(D(self.product(rest[:used]), found[0]))
+                position += 1 + used
+                continue
+            applied = self.application(item, rest)
+            if applied is not None:
+                value, used = applied
+                factors.append(value)
+                position += 1 + used
+                continue
+            factors.append(self.expr(item))
+            position += 1
+        return sp.Mul(*factors)
+
+    def application(self, item: Node, rest: list[Node]) -> tuple[sp.Expr, int] | None:
+        """A function applied to the next factor: log, exp, softmax(θ)_k, σ(θ_j), L(θ), 1(k = c)."""
+        key = key_of(item)
+        following = rest[0] if rest else None
+        if isinstance(item, Word) and item.name in LOG_NAMES | {"exp"}:
+            if following is None:
+                raise Unsupported(f"\\{item.name} without an argument", item.col)
+            argument = self.expr(following)
+            return (sp.exp(argument) if item.name == "exp" else sp.log(argument)), 1
+        if key in self.v.loss and _is_call(following):
+            return mdl.L, 1
+        if key in self.v.prob_functions and _is_call(following):
+            return self.probability_call(following), 1
+        is_one = (isinstance(item, Num) and item.value == "1") or isinstance(item, Indicator)
+        if is_one and isinstance(following, Group) and len(following.items) == 1 \
+                and isinstance(following.items[0], Rel):
+            return self.indicator(following, _col(item)), 1
+        return None
+
+    def probability_call(self, call: Node) -> sp.Expr:
+        """softmax(θ)_k, softmax(θ_k), σ(θ_j): all mean entry k (or j) of the probabilities."""
+        group, outer = (call.base, call.sub) if isinstance(call, Scripted) else (call, None)
+        assert isinstance(group, Group)
+        if len(group.items) != 1:
+            raise Unsupported("softmax takes one argument", group.col)
+        inner = group.items[0]
+        if outer is not None:
+            if key_of(inner) != self.v.logits:
+                raise Unsupported("softmax of something other than the logits", group.col)
+            return mdl.yhat[self.indices(outer)]
+        if isinstance(inner, Scripted) and key_of(inner.base) == self.v.logits and inner.sub is not None:
+            return mdl.yhat[self.indices(inner.sub)]
+        raise Unsupported("softmax of the whole vector needs an index, as in softmax(z)_k", group.col)
+
+    def big_sum(self, item: Node, rest: list[Node]) -> sp.Expr:
+        sub = item.sub if isinstance(item, Scripted) else None
+        sup = item.sup if isinstance(item, Scripted) else None
+        if sub is None:
+            raise Unsupported("a sum needs its index, as in \\sum_{j}", _col(item))
+        if not rest:
+            raise Unsupported("a sum without a body", _col(item))
+        body = self.product(rest)
+        limit = sub.items[0] if isinstance(sub, Group) and len(sub.items) == 1 else sub
+        upper = self.expr(sup) if sup is not None else None
+        if isinstance(limit, Rel):
+            (var,) = self.indices(limit.lhs)
+            other = self.expr(limit.rhs) if isinstance(limit.rhs, Num) else self.indices(limit.rhs)[0]
+            if limit.op in ("\\neq", "\\ne"):
+                return sum_excluding(body, var, other, upper if upper is not None else mdl.n)
+            if limit.op == "=" and isinstance(limit.rhs, Num):
+                return sp.Sum(body, (var, other, upper if upper is not None else mdl.n))
+            if limit.op == "=" and upper is None:
+                return body.xreplace({var: other})  # \sum_{j=i}: the single term j = i
+            raise Unsupported("cannot read the limits of this sum", _col(item))
+        indices = self.indices(limit)
+        if len(indices) != 1:
+            raise Unsupported("a sum over several indices at once is not read", _col(item))
+        return sp.Sum(body, (indices[0], 1, upper if upper is not None else mdl.n))
+
+    def derivative_variable(self, frac: Frac) -> tuple[sp.Expr, Node | None] | None:
+        """For ∂F/∂x or d/dx: (x, F) with F None for the operator form; None if not a derivative."""
+        den = _items(frac.den)
+        num = _items(frac.num)
+        marker = _derivative_marker(den[0]) if den else None
+        if marker is None or not num:
+            return None
+        numerator_marker = _derivative_marker(num[0])
+        if numerator_marker is None:
+            return None
+        var_nodes = marker[1] + den[1:]
+        if len(var_nodes) != 1:
+            raise Unsupported("cannot read the variable of this derivative", frac.col)
+        var = self.expr(var_nodes[0])
+        if not isinstance(var, sp.Indexed):
+            raise Unsupported("derivatives are read by entries of a vector, as in \\partial z_k", frac.col)
+        body_nodes = numerator_marker[1] + num[1:]
+        if not body_nodes:
+            return var, None
+        body = body_nodes[0] if len(body_nodes) == 1 else Product(tuple(body_nodes))
+        return var, body
+
+
+def _operand_length(rest: list[Node]) -> int | None:
+    """How many factors an operator ∂/∂x takes: a bracketed group, or log/exp of one; else all (None)."""
+    first = rest[0]
+    if isinstance(first, Group) and first.kind in ("(", "["):
+        return 1
+    if isinstance(first, Word) and first.name in LOG_NAMES | {"exp"} and len(rest) > 1 \
+            and isinstance(rest[1], Group):
+        return 2
+    return None
+
+
+def _derivative_marker(node: Node) -> tuple[str, list[Node]] | None:
+    """∂ or d at the start of a numerator or denominator; returns the marker and what follows it in the node."""
+    if isinstance(node, Word) and node.command and node.name == "partial":
+        return "partial", []
+    if isinstance(node, Word) and not node.command and node.name == "d":
+        return "d", []
+    if isinstance(node, Word) and not node.command and node.name.startswith("d") and len(node.name) > 1:
+        return "d", [Word(node.name[1:], node.col + 1)]
+    if isinstance(node, Scripted) and isinstance(node.base, Word) and not node.base.command \
+            and node.base.name.startswith("d") and len(node.base.name) > 1 and node.sup is None:
+        return "d", [Scripted(Word(node.base.name[1:], node.base.col + 1), node.sub, None, node.primes)]
+    if isinstance(node, Scripted) and isinstance(node.base, Word) and node.base.name == "partial":
+        raise Unsupported("higher derivatives are not read", node.base.col)
+    return None
+
+
+def _items(node: Node) -> list[Node]:
+    if isinstance(node, Product):
+        return list(node.items)
+    return [node]
+
+
+def _is_call(node: Node | None) -> bool:
+    group = node.base if isinstance(node, Scripted) else node
+    return isinstance(group, Group) and group.kind == "("
+
+
+def _col(node: Node | None) -> int:
+    for attr in ("col",):
+        if hasattr(node, attr):
+            return getattr(node, attr)
+    if isinstance(node, Scripted):
+        return _col(node.base)
+    if isinstance(node, (Sum,)):
+        return _col(node.terms[0][1])
+    if isinstance(node, Product):
+        return _col(node.items[0])
+    if isinstance(node, Rel):
+        return _col(node.lhs)
+    return 0
+
+
+def _display(key: str) -> str:
+    return key if not key.isalpha() or len(key) == 1 else f"\\{key}" if key in _COMMANDS else key
+
+
+_COMMANDS = {"theta", "sigma", "alpha", "beta", "delta", "int", "prod", "lim", "infty", "input", "sqrt"}
