@@ -9,12 +9,17 @@ import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
 
 BASELINE = [sys.executable, "-c", "import sympy"]
 CASES = {
     "derive show softmax-cross-entropy --format latex": (
         [sys.executable, "-m", "derive", "show", "softmax-cross-entropy", "--format", "latex"], 2.0),
     "derive --help": ([sys.executable, "-m", "derive", "--help"], 0.35),
+    "derive check (17 steps)": (
+        [sys.executable, "-m", "derive", "check", str(HERE / "derivation_17_steps.md")], 2.5),
 }
 
 

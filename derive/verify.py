@@ -105,10 +105,11 @@ def _labels(size: int, assumes: Iterable[str], hot: int | None, rng: random.Rand
 
 
 def sample_points(model: "mdl.Model", free: set[sp.Symbol], case: Case | None,
-                  assumes: Sequence[str], seed: int = 7) -> Iterator[tuple[Point, list[float]]]:
+                  assumes: Sequence[str], seed: int = 7, labels_used: bool = True
+                  ) -> Iterator[tuple[Point, list[float]]]:
     """Concrete points covering sizes, index patterns, hot positions and label kinds."""
     rng = random.Random(seed)
-    one_hot = "one-hot" in assumes
+    one_hot = "one-hot" in assumes and labels_used
     hot_symbol = model.label_index or mdl.h
     indices = {x for x in free if x.is_integer and x not in mdl.SIZE_SYMBOLS}
     class_syms = sorted(indices - set(model.example_indices), key=lambda x: x.name)
@@ -171,8 +172,9 @@ def check_equal(model: "mdl.Model", lhs: sp.Expr, rhs: sp.Expr, case: Case | Non
     except EvaluationError as error:
         return Outcome(False, 0, error=str(error))
     free = free_indices(lhs) | free_indices(rhs)
+    labels_used = any(entry.base == mdl.y for entry in lhs.atoms(sp.Indexed) | rhs.atoms(sp.Indexed))
     count = 0
-    for point, labels in sample_points(model, free, case, assumes):
+    for point, labels in sample_points(model, free, case, assumes, labels_used=labels_used):
         try:
             a, b = evaluate(left, point), evaluate(right, point)
         except EvaluationError as error:

@@ -22,7 +22,6 @@ _BLOCK = re.compile(
     r"|(?P<env>\\begin\{(?P<env_name>equation\*?|align\*?|gather\*?|multline\*?|eqnarray\*?)\}"
     r"(?P<env_body>.*?)\\end\{(?P=env_name)\})",
     re.S | re.M)
-_CODE_FENCE = re.compile(r"^```(?!math).*?^```", re.S | re.M)
 _MD_MARKER = re.compile(r"<!--\s*derive:\s*case\s+(?P<case>.*?)\s*-->")
 _TEX_MARKER = re.compile(r"^[ \t]*%[ \t]*derive:[ \t]*case[ \t]+(?P<case>.*?)[ \t]*$", re.M)
 _TEX_SETTING = re.compile(r"^[ \t]*%[ \t]*derive:[ \t]*(?P<key>[A-Za-z]+)[ \t]*=[ \t]*(?P<value>.*?)[ \t]*$", re.M)
@@ -144,7 +143,7 @@ def _front_matter(text: str, label: str) -> dict[str, str]:
 def _scan(document: Document) -> None:
     """Walk the file in order: headings and case markers set the case, display blocks give chains."""
     text = document.text
-    masked = _CODE_FENCE.sub(lambda m: " " * len(m.group()), text) if document.kind == "markdown" else text
+    masked = _mask_code_fences(text) if document.kind == "markdown" else text
     events: list[tuple[int, str, str | None]] = []
     marker = _MD_MARKER if document.kind == "markdown" else _TEX_MARKER
     events += [(m.start(), "case", m["case"]) for m in marker.finditer(masked)]
@@ -174,6 +173,27 @@ def _scan(document: Document) -> None:
                 chain.case, chain.case_offset = (local, offset) if local else (case, case_offset)
                 document.chains.append(chain)
             previous_end = match.end()
+
+
+def _mask_code_fences(text: str) -> str:
+    """Blank fenced code blocks other than ```math, pairing each fence with its own closing line."""
+    def blank(line: str) -> str:
+        body = line.rstrip("\n")
+        return " " * len(body) + line[len(body):]
+
+    out: list[str] = []
+    inside: str | None = None
+    for line in text.splitlines(keepends=True):
+        stripped = line.strip()
+        if inside is None and stripped.startswith("```"):
+            inside = stripped[3:].strip() or "code"
+            out.append(line if inside == "math" else blank(line))
+        elif inside is not None and stripped == "```":
+            out.append(line if inside == "math" else blank(line))
+            inside = None
+        else:
+            out.append(blank(line) if inside not in (None, "math") else line)
+    return "".join(out)
 
 
 def _sentence_before(text: str, start: int, end: int) -> str:

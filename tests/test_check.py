@@ -1,0 +1,136 @@
+"""`derive check` on what users write: the seed notes in their own notations, classic mistakes, and our own
+Markdown output read back."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import derive
+
+from helpers import NAMES, ROOT, run_cli
+
+FIXTURES = ROOT / "tests" / "fixtures"
+
+
+def verdicts(report):
+    return [(s.line, s.verdict) for s in report.steps]
+
+
+@pytest.mark.parametrize("fixture", ["seed_000_theta_sigma.md", "seed_001_linear.md", "seed_002_logits.md",
+                                     "seed_003_chain.md"])
+def test_correct_seed_transcriptions_are_valid(fixture):
+    report = derive.check(FIXTURES / fixture)
+    assert report.steps and report.summary == {"valid": len(report.steps), "invalid": 0, "unknown": 0}, \
+        [(s.line, s.verdict, s.message) for s in report.steps if s.verdict != "valid"]
+    assert report.exit_code == 0
+
+
+def test_seed_004_wrong_middle_steps_are_found():
+    report = derive.check(FIXTURES / "seed_004_class_label.tex")
+    assert verdicts(report) == [(13, "valid"), (14, "valid"), (15, "valid"), (16, "valid"),
+                                (17, "invalid"), (18, "invalid"), (19, "invalid")]
+    assert report.first_invalid.line == 17
+    assert report.first_invalid.counterexample is not None
+    assert report.exit_code == 1
+
+
+def test_seed_cases_come_from_headings_sentences_and_markers():
+    report = derive.check(FIXTURES / "seed_000_theta_sigma.md")
+    cases = {s.line: s.case for s in report.steps}
+    assert cases[18] == "i = j"                  # "first in the case i = j:" before the block
+    assert cases[26] == r"i \neq j"             # "In the case where $i \neq j$,"
+    assert cases[34] == "j = k"                  # heading "Cross-entropy, when j = k"
+    assert cases[47] == r"j \neq k"             # <!-- derive: case j \neq k -->
+
+
+def one(text, **notation):
+    report = derive.check(f"$$\n{text}\n$$\n", **notation)
+    assert len(report.steps) == 1
+    return report.steps[0]
+
+
+JACOBIAN = r"\frac{\partial \hat{y}_j}{\partial z_k}"
+GRADIENT = r"\frac{\partial L}{\partial z_k}"
+
+
+@pytest.mark.parametrize("claim, holds_when, diagnosis", [
+    (rf"{JACOBIAN} = \hat{{y}}_j (1 - \hat{{y}}_j)", "j = k", "sigmoid"),
+    (rf"{JACOBIAN} = \delta_{{jk}} \hat{{y}}_j", None, "denominator"),
+    (rf"{GRADIENT} = -y_k", None, "denominator"),
+    (rf"{GRADIENT} = y_k - \hat{{y}}_k", None, "sign"),
+    (rf"{GRADIENT} = -\frac{{y_k}}{{\hat{{y}}_k}}", None, "probabilities"),
+    (rf"{GRADIENT} = -y_k (1 - \hat{{y}}_k)", "k = hot index", "sigmoid"),
+])
+def test_classic_mistakes_are_invalid_and_named(claim, holds_when, diagnosis):
+    step = one(claim)
+    assert step.verdict == "invalid"
+    assert step.holds_when == holds_when
+    assert step.diagnosis and diagnosis in step.diagnosis
+    assert step.counterexample is not None and step.counterexample.lhs != pytest.approx(step.counterexample.rhs)
+
+
+@pytest.mark.parametrize("claim", [rf"{JACOBIAN} = \hat{{y}}_j (\delta_{{jk}} - \hat{{y}}_k)",
+                                   rf"{GRADIENT} = \hat{{y}}_k - y_k",
+                                   r"\frac{\partial L}{\partial \hat{y}_k} = -\frac{y_k}{\hat{y}_k}"])
+def test_right_results_are_valid(claim):
+    assert one(claim).verdict == "valid"
+
+
+def test_sum_to_one_depends_on_the_target():
+    claim = rf"{GRADIENT} = \hat{{y}}_k \sum_j y_j - y_k = \hat{{y}}_k - y_k"
+    any_labels = derive.check(f"$$\n{claim}\n$$\n", target="any")
+    assert verdicts(any_labels) == [(2, "valid"), (2, "invalid")]
+    assert any_labels.steps[1].holds_when == "sum of y = 1"
+    assert "sum of y = 1" in any_labels.steps[1].diagnosis
+    assert [s.verdict for s in derive.check(f"$$\n{claim}\n$$\n", target="distribution").steps] == ["valid"] * 2
+
+
+def test_unsupported_construct_makes_only_that_step_unknown():
+    report = derive.check("$$\n" + rf"{GRADIENT} = \int \hat{{y}}_k = \hat{{y}}_k - y_k" + "\n$$\n"
+                          "$$\n" + rf"{GRADIENT} = \hat{{y}}_k - y_k" + "\n$$\n")
+    assert [s.verdict for s in report.steps] == ["unknown", "unknown", "valid"]
+    assert r"\int" in report.steps[0].message and "column" in report.steps[0].message
+    assert report.exit_code == 3
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("flavor", ["dollar", "gfm"])
+@pytest.mark.parametrize("notation", [{}, {"logits": r"\theta", "probs": "p", "classes": "K"}])
+def test_generated_markdown_checks_all_valid(name, flavor, notation):
+    markdown = derive.derivation(name, **notation).markdown(flavor=flavor)
+    report = derive.check(markdown)
+    assert report.steps and report.summary["invalid"] == 0 and report.summary["unknown"] == 0, \
+        [(s.line, s.verdict, s.message) for s in report.steps if s.verdict != "valid"]
+
+
+def test_json_report_follows_the_contract():
+    done = run_cli("check", str(FIXTURES / "seed_004_class_label.tex"), "--format", "json")
+    assert done.returncode == 1
+    data = json.loads(done.stdout)
+    assert set(data) == {"file", "ok", "summary", "definitions", "steps"}
+    assert data["ok"] is False and data["summary"] == {"valid": 4, "invalid": 3, "unknown": 0}
+    assert data["definitions"][0]["line"] == 9 and data["definitions"][0]["symbol"] == "L_i"
+    step = data["steps"][4]
+    assert set(step) == {"line", "lhs", "rhs", "case", "verdict", "message", "holds_when", "counterexample",
+                         "diagnosis"}
+    assert step["verdict"] == "invalid" and {"n", "indices", "lhs", "rhs"} <= set(step["counterexample"])
+
+
+def test_text_report_marks_steps():
+    done = run_cli("check", str(FIXTURES / "seed_003_chain.md"))
+    assert done.returncode == 0 and "16 valid, 0 invalid, 0 unknown" in done.stdout and "✓ line 21" in done.stdout
+    assert "\033[" not in done.stdout  # no colour when not on a terminal
+
+
+def test_notation_on_the_command_line_overrides_the_file(tmp_path):
+    doc = tmp_path / "d.md"
+    doc.write_text("---\nderive:\n  target: any\n---\n$$\n" + rf"{GRADIENT} = \hat{{y}}_k - y_k" + "\n$$\n")
+    assert run_cli("check", str(doc)).returncode == 1
+    assert run_cli("check", str(doc), "--notation", "target=one-hot").returncode == 0
+
+
+def test_jupyter_table():
+    table = derive.check(FIXTURES / "seed_004_class_label.tex")._repr_markdown_()
+    assert "| line |" in table and "invalid" in table

@@ -1,0 +1,78 @@
+"""Hostile input: a clear exit (1, 2 or 3) within 20 s, one line on stderr for errors, no traceback, nothing run."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import derive
+from derive.checking.syntax import Unsupported, parse
+from derive.errors import DeriveError
+
+from helpers import run_cli
+
+HOSTILE = {
+    "unbalanced": r"$$\frac{\partial L}{\partial z_k = \hat y_k$$",
+    "python": "$$x = __import__('os').system('touch PWNED')$$\n$$y = eval('1') = 2$$",
+    "unknown-command": r"$$\frac{\partial L}{\partial z_k} = \int \hat y_k$$",
+    "input": r"$$\input{/etc/passwd} = \hat y_k$$",
+    "tower": "$$" + "e^{" * 40 + "z_k" + "}" * 40 + " = 2^{2^{2^{2^{99999999}}}}$$",
+    "factorial": "$$5000! = 3!$$",
+    "nested": "$$\\hat y_k = " + "(" * 5000 + "y_k" + ")" * 5000 + "$$",
+    "many-terms": "$$\\hat y_k = " + " + ".join(["y_k"] * 30000) + "$$",
+    "huge-number": "$$\\hat y_k = 123456789012345678901234567890$$",
+    "empty": "",
+    "no-math": "some words and $inline$ math only\n",
+    "bad-yaml": "---\nderive: [unclosed\n---\n$$a = b$$\n",
+    "unknown-target": "---\nderive:\n  target: two-hot\n---\n$$\\hat y_k = y_k$$\n",
+}
+
+
+@pytest.mark.parametrize("name", HOSTILE)
+def test_hostile_files(name, tmp_path):
+    path = tmp_path / f"{name}.md"
+    path.write_text(HOSTILE[name], encoding="utf-8")
+    start = time.monotonic()
+    done = run_cli("check", str(path), cwd=tmp_path)
+    assert time.monotonic() - start < 20
+    assert done.returncode in (1, 2, 3), done.stderr
+    assert "Traceback" not in done.stderr + done.stdout
+    if done.returncode == 2:
+        assert len(done.stderr.strip().splitlines()) == 1 and str(path) in done.stderr
+    assert not (tmp_path / "PWNED").exists()
+
+
+def test_binary_and_missing_files(tmp_path):
+    binary = tmp_path / "b.md"
+    binary.write_bytes(bytes(range(256)) * 10)
+    for target in (binary, tmp_path / "missing.md", tmp_path):
+        done = run_cli("check", str(target))
+        assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1
+
+
+TOKENS = ["\\frac", "{", "}", "(", ")", "[", "]", "\\left(", "\\right)", "_", "^", "=", "+", "-", "\\sum", "j",
+          "k", "z", "y", "\\hat{y}", "\\partial", "e", "\\log", "1", "2", "\\delta", "&", "\\\\", "\\begin{cases}",
+          "\\end{cases}", "\\neq", "\\cdot", "softmax", "\\mathbb{1}", ",", "'", "\\foo", "!", "$", " "]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(TOKENS), max_size=40))
+def test_parser_raises_only_its_own_error(tokens):
+    try:
+        parse(" ".join(tokens))
+    except Unsupported:
+        pass
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(TOKENS), min_size=1, max_size=30), st.lists(st.sampled_from(TOKENS), max_size=30))
+def test_checker_raises_only_derive_errors(left, right):
+    text = "$$\n" + " ".join(left) + " = " + " ".join(right) + "\n$$\n"
+    try:
+        report = derive.check(text)
+    except DeriveError:
+        return
+    assert all(s.verdict in ("valid", "invalid", "unknown") for s in report.steps)
