@@ -20,6 +20,8 @@ CASES = {
     "derive --help": ([sys.executable, "-m", "derive", "--help"], 0.35),
     "derive check (17 steps)": (
         [sys.executable, "-m", "derive", "check", str(HERE / "derivation_17_steps.md")], 2.5),
+    "derive embed (30 directives)": (
+        [sys.executable, "-m", "derive", "embed", str(HERE / "notes_30_directives.md")], 3.0),
 }
 
 

@@ -42,10 +42,10 @@ class DerivationResult:
         return self.render("json")
 
     def _repr_latex_(self) -> str:
+        """One display of every chain: Jupyter renders math, not LaTeX sectioning."""
         from .render import View
 
-        view = View(self.derivation, self.notation)
-        return f"$\\displaystyle {view.result_latex}$" if not self.steps else self.latex()
+        return "$$" + View(self.derivation, self.notation).display_math() + "$$"
 
     def _repr_markdown_(self) -> str:
         return self.markdown()

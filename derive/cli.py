@@ -42,6 +42,12 @@ def build_parser() -> Parser:
     check.add_argument("--format", default="text", help="text or json (default: text)")
     check.add_argument("--notation", action="append", default=[], metavar="KEY=VALUE",
                        help="notation, overrides the file's own (repeatable)")
+    embed = commands.add_parser("embed", help="fill the 'derive: show' directives of course notes")
+    embed.add_argument("file", metavar="FILE")
+    where = embed.add_mutually_exclusive_group()
+    where.add_argument("-o", "--output", metavar="OUT", help="write the filled notes to OUT")
+    where.add_argument("--in-place", action="store_true", help="rewrite FILE")
+    where.add_argument("--check", action="store_true", help="exit 1 if any block is stale; write nothing")
     return parser
 
 
@@ -85,6 +91,24 @@ def cmd_check(args: argparse.Namespace) -> int:
     return report.exit_code
 
 
+def cmd_embed(args: argparse.Namespace) -> int:
+    from .embed import embed
+
+    path = Path(args.file)
+    text, blocks = embed(path)
+    if args.check:
+        stale = [b for b in blocks if b.stale]
+        for block in stale:
+            state = "never filled" if block.directive.end is None else "stale"
+            print(f"{path}:{block.directive.line}: block {block.directive.name} is {state}", file=sys.stderr)
+        return 1 if stale else 0
+    if args.in_place or args.output:
+        write_atomically(path if args.in_place else Path(args.output), text)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 def write_atomically(path: Path, text: str) -> None:
     """Write via a temporary file and rename, so a failure never leaves half a file."""
     try:
@@ -103,7 +127,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command is None:
             parser.print_help()
             return 2
-        return {"list": cmd_list, "show": cmd_show, "check": cmd_check}[args.command](args)
+        return {"list": cmd_list, "show": cmd_show, "check": cmd_check, "embed": cmd_embed}[args.command](args)
     except DeriveError as error:
         print(f"derive: error: {error}", file=sys.stderr)
         return error.exit_code

@@ -22,7 +22,7 @@ HOSTILE = {
     "tower": "$$" + "e^{" * 40 + "z_k" + "}" * 40 + " = 2^{2^{2^{2^{99999999}}}}$$",
     "factorial": "$$5000! = 3!$$",
     "nested": "$$\\hat y_k = " + "(" * 5000 + "y_k" + ")" * 5000 + "$$",
-    "many-terms": "$$\\hat y_k = " + " + ".join(["y_k"] * 30000) + "$$",
+    "many-terms": "$$\\hat y_k = " + "+".join(["1"] * 200000) + "$$",
     "huge-number": "$$\\hat y_k = 123456789012345678901234567890$$",
     "empty": "",
     "no-math": "some words and $inline$ math only\n",

@@ -3,6 +3,7 @@ through the Jinja templates of one format. Prose lives in the templates; this mo
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
@@ -88,6 +89,32 @@ class View:
         self.parts = [self._part(p) for p in derivation.parts]
         self.numbered = [line for part in self.parts for group in part.groups for line in group.lines]
 
+    def parts_in_case(self, case: str) -> list[PartView]:
+        """The parts with only the groups of one case (``j \\neq k``, ``j = k``), as a directive's case= asks."""
+        wanted = " ".join(case.replace("≠", r"\neq").split())
+        chosen = [dataclasses.replace(part, groups=[g for g in part.groups
+                                                    if g.case and " ".join(g.case.latex.split()) == wanted])
+                  for part in self.parts]
+        if not any(part.groups for part in chosen):
+            cases = sorted({g.case.latex for part in self.parts for g in part.groups if g.case})
+            raise UsageError(f"{self.derivation.name} has no case {case!r} (cases: {', '.join(cases) or 'none'})")
+        return chosen
+
+    def display_math(self) -> str:
+        """All chains in one aligned block, for Jupyter's _repr_latex_."""
+        rows = []
+        for part in self.parts:
+            for group in part.groups:
+                if group.case:
+                    rows.append(rf"&\text{{case }} {group.case.latex}")
+                first = group.lhs_latex + (rf" &= {group.start_latex}" if group.start_latex else "")
+                lines = [line.latex for line in group.lines]
+                if not group.start_latex:
+                    first += rf" &= {lines.pop(0)}"
+                rows.append(first)
+                rows.extend(rf"&= {line}" for line in lines)
+        return "\\begin{aligned}\n" + " \\\\\n".join(rows) + "\n\\end{aligned}"
+
     def latex(self, expr: sp.Expr) -> str:
         return self.latex_printer.doprint(expr)
 
@@ -157,13 +184,14 @@ def justification(view: View, step: Step, fmt: str) -> str:
 
 
 def render(derivation: Derivation, notation: Notation, fmt: str = "text", *, standalone: bool = False,
-           flavor: str = "dollar", parts: tuple[str, ...] | None = None) -> str:
-    """Render in one of FORMATS; ``parts`` selects what course notes embed."""
+           flavor: str = "dollar", parts: tuple[str, ...] | None = None, case: str | None = None,
+           embedded: bool = False) -> str:
+    """Render in one of FORMATS; ``parts``, ``case`` and ``embedded`` select what course notes embed."""
     if fmt not in FORMATS:
         raise UsageError(f"unknown format {fmt!r} (known: {', '.join(FORMATS)})")
     if flavor not in FLAVORS:
         raise UsageError(f"unknown flavor {flavor!r} (known: {', '.join(FLAVORS)})")
-    view = View(derivation, notation)
+    view = cached_view(derivation, notation)
     if fmt == "json":
         from .certificate import certificate
 
@@ -172,11 +200,29 @@ def render(derivation: Derivation, notation: Notation, fmt: str = "text", *, sta
         from .notebook import notebook
 
         return notebook(view, lambda v, p: _template(v, "markdown", False, "dollar", p))
-    return _template(view, fmt, standalone, flavor, parts)
+    if parts is not None:
+        known = [p.key for p in view.parts]
+        for key in parts:
+            if key not in known:
+                raise UsageError(f"{derivation.name} has no part {key!r} (parts: {', '.join(known)})")
+    return _template(view, fmt, standalone, flavor, parts, embedded, case)
 
 
-def _template(view: View, fmt: str, standalone: bool, flavor: str, parts: tuple[str, ...] | None) -> str:
-    chosen = [p for p in view.parts if parts is None or p.key in parts]
+_VIEWS: dict[tuple[str, object, Notation], View] = {}
+
+
+def cached_view(derivation: Derivation, notation: Notation) -> View:
+    """Printing is the costly part of rendering; course notes ask for the same view many times."""
+    key = (derivation.name, derivation.model.target, notation)
+    if key not in _VIEWS:
+        _VIEWS[key] = View(derivation, notation)
+    return _VIEWS[key]
+
+
+def _template(view: View, fmt: str, standalone: bool, flavor: str, parts: tuple[str, ...] | None,
+              embedded: bool = False, case: str | None = None) -> str:
+    candidates = view.parts if case is None else view.parts_in_case(case)
+    chosen = [p for p in candidates if (parts is None or p.key in parts) and p.groups]
     template = environment().get_template(f"{fmt}/derivation.j2")
     prose_fmt = "gfm" if fmt == "markdown" and flavor == "gfm" else fmt
 
@@ -184,7 +230,8 @@ def _template(view: View, fmt: str, standalone: bool, flavor: str, parts: tuple[
         return justification(view, step, prose_fmt)
 
     return template.render(view=view, parts=chosen, standalone=standalone, flavor=flavor, prose=prose,
-                           notation=view.notation, derivation=view.derivation, whole=parts is None,
+                           notation=view.notation, derivation=view.derivation,
+                           whole=parts is None and case is None, embedded=embedded,
                            target_words=TARGET_WORDS[view.derivation.model.target.kind],
                            front_matter=front_matter(view))
 
