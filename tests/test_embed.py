@@ -16,7 +16,7 @@ from helpers import ROOT, require_tool, run_cli
 
 NOTES = """# Lecture
 
-Text the author wrote, with $inline$ math and trailing spaces.   
+Text the author wrote, with $inline$ math and trailing spaces.\x20\x20\x20
 
 <!-- derive: show softmax-jacobian case="j \\neq k" logits="\\theta" -->
 
