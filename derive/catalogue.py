@@ -34,6 +34,9 @@ CATALOGUE: dict[str, Entry] = {e.name: e for e in (
     Entry("batch-cross-entropy", "The gradient of the mean cross-entropy over a batch",
           "mean over N examples: (p_nk - y_nk) / N",
           (("batch", "The batch mean"),)),
+    Entry("linear-softmax-cross-entropy", "The gradient of a linear layer under softmax and cross-entropy",
+          "o = Wx + b: dL/dW = (p - y) x^T, dL/db = p - y, shapes shown",
+          (("bias", "The bias"), ("weights", "The weights")), methods=("index", "differentials")),
 )}
 
 

@@ -26,6 +26,9 @@ SAFE_COMMANDS = frozenset(GREEK + ACCENTS + FONTS)
 FUNCTION_NAMES = ("softmax", r"\operatorname{softmax}", r"\mathrm{softmax}", r"\sigma", r"\operatorname{S}")
 
 MAX_VALUE_LENGTH = 80
+_NAME = r"(?:\\[A-Za-z]+|[A-Za-z])(?:_\{?[A-Za-z0-9]+\}?)?"
+_LINEAR = re.compile(rf"^\s*(?P<logits>{_NAME})\s*=\s*(?P<weights>{_NAME})\s*(?P<input>{_NAME})"
+                     rf"\s*\+\s*(?P<bias>{_NAME})\s*$")
 _TOKEN = re.compile(r"\\[A-Za-z]+|[A-Za-z0-9]|[{}_^' ]|.", re.S)
 _TARGET = re.compile(r"^(one-hot|class|distribution|any)(?:\s+([A-Za-z](?:_\{?[A-Za-z0-9]\}?)?))?$")
 
@@ -107,6 +110,15 @@ class Notation:
     def probs_is_function(self) -> bool:
         return self.probs[0] in FUNCTION_NAMES
 
+    @property
+    def linear_names(self) -> tuple[str, str, str, str]:
+        """(logits, weights, input, bias) from ``linear`` such as ``o = Wx + b``; defaults z, W, x, b."""
+        if not self.linear:
+            return (self.logits, "W", "x", "b")
+        match = _LINEAR.match(self.linear)
+        assert match, "validated in with_values"
+        return match["logits"], match["weights"], match["input"], match["bias"]
+
     def with_values(self, values: Mapping[str, str]) -> "Notation":
         """A copy with ``values`` (raw strings, as from the CLI or front matter) validated and applied."""
         changes: dict[str, object] = {}
@@ -121,7 +133,16 @@ class Notation:
                 changes[key] = tuple(check_latex_value(key, item) for item in items)
             elif key == "target":
                 changes[key] = Target.parse(raw)
-            elif key in ("linear", "shapes"):
+            elif key == "linear":
+                value = _check_plain(key, raw)
+                match = _LINEAR.match(value)
+                if not match:
+                    raise UsageError(f"notation linear: {raw!r} is not of the form 'o = Wx + b'")
+                for part in match.groupdict().values():
+                    check_latex_value(key, part)
+                changes[key] = value
+                changes.setdefault("logits", match["logits"])
+            elif key == "shapes":
                 changes[key] = _check_plain(key, raw)
             else:
                 changes[key] = check_latex_value(key, raw)

@@ -13,9 +13,9 @@ import sympy as sp
 from . import model as mdl
 from .catalogue import entry
 from .record import Case, Derivation, Part
-from .engine.rules import (ChainRule, ConstantFactor, ExpRule, Fold, IndexDerivative, KroneckerSum, Lemma,
-                           LogRule, MergeSum, OneHot, QuotientRule, Rule, RuleDoesNotApply, SplitSum, SumRule,
-                           Unfold, fold_softmax, rewrite_everywhere, substitute_lemmas)
+from .engine.rules import (ChainRule, ConstantFactor, ExpRule, Fold, Independent, IndexDerivative, KroneckerSum,
+                           Lemma, LogRule, MergeSum, OneHot, QuotientRule, Rule, RuleDoesNotApply, SplitSum,
+                           SumRule, Unfold, fold_softmax, rewrite_everywhere, substitute_lemmas)
 from .engine.tracer import Tracer, verify_steps
 from .errors import EngineError
 from .model import D, Model, j, k, yhat, z
@@ -24,8 +24,8 @@ from .notation import Notation, Target
 
 def differentiate(tracer: Tracer) -> None:
     """Apply differentiation rules, the first applicable in order of priority, until no derivative is left."""
-    priority: list[Rule] = [ConstantFactor(model=tracer.model), SumRule(), QuotientRule(), ExpRule(),
-                            LogRule(), IndexDerivative(), KroneckerSum()]
+    priority: list[Rule] = [ConstantFactor(model=tracer.model), Independent(model=tracer.model), SumRule(),
+                            QuotientRule(), ExpRule(), LogRule(), IndexDerivative(), KroneckerSum()]
     while True:
         for rule in priority:
             if rewrite_everywhere(tracer.current, rule)[1]:
@@ -57,6 +57,8 @@ def jacobian(tracer: Tracer, name: str) -> Lemma:
     tracer.case = None
     tracer.current = sp.Piecewise((equal, sp.Eq(j, k)), (distinct, True))
     merged = tracer.rewrite("case-split", sp.factor_terms(fold_softmax(general)), detail="merge")
+    tracer.move("distribute")
+    tracer.matrix_form(D(mdl.MATRICES["yhat"], mdl.MATRICES["z"]), (j, k))
     return Lemma(D(yhat[j], z[k]), merged, (j, k), equal=equal, distinct=distinct)
 
 
@@ -127,16 +129,32 @@ def plan_batch(tracer: Tracer, name: str) -> None:
     tracer.apply(KroneckerSum())
 
 
+def plan_linear_index(tracer: Tracer, name: str) -> None:
+    """o = Wx + b: the chain rule through the logits, the per-logit result, δ for the layer, then the
+    matrix forms p − y and (p − y) xᵀ, whose shapes are those of b and W."""
+    logits = Lemma(D(mdl.L, z[k]), single_example_result(tracer.model, example=None), (k,))
+    for key, position, variable in (("bias", (k, sp.Integer(1)), mdl.b[k]), ("weights", (k, mdl.l), mdl.W[k, mdl.l])):
+        tracer.begin(part(name, key, D(mdl.L, variable)))
+        tracer.apply(ChainRule(through=z, index=j), detail="linear")
+        tracer.rewrite("substitute", substitute_lemmas(tracer.current, (logits,)), detail="logits",
+                       assumes=_assumes(tracer.model))
+        tracer.apply(Unfold(model=tracer.model, names=("z",)), detail="linear")
+        differentiate(tracer)
+        tracer.matrix_form(D(mdl.L, mdl.MATRICES[variable.base.label.name]), position)
+
+
 def differentiate_linear(tracer: Tracer) -> None:
     for rule in (ConstantFactor(model=tracer.model), SumRule()):
         tracer.apply(rule)
 
 
-def single_example_result(model: Model) -> sp.Expr:
-    """ŷ_k − y_k of the softmax-cross-entropy plan, written for example t."""
+def single_example_result(model: Model, example: sp.Symbol | None = mdl.t) -> sp.Expr:
+    """ŷ_k − y_k of the softmax-cross-entropy plan, written for ``example`` (None: a single example)."""
     single = build("softmax-cross-entropy", Target(model.target.kind, model.target.name)).result
+    if example is None:
+        return single
     return single.replace(lambda e: isinstance(e, sp.Indexed) and e.base in (mdl.y, yhat),
-                          lambda e: e.base[mdl.t, e.indices[0]])
+                          lambda e: e.base[example, e.indices[0]])
 
 
 def _assumes(model: Model) -> tuple[str, ...]:
@@ -151,6 +169,9 @@ PLANS: dict[str, tuple[Callable[[Tracer, str], None], Callable[[Target], Model]]
     "log-softmax-cross-entropy": (plan_log_softmax,
                                   lambda t: Model(target=Target("class", t.name if t.kind == "class" else "c"))),
     "batch-cross-entropy": (plan_batch, lambda t: Model(target=t, batch=True)),
+    "linear-softmax-cross-entropy": (plan_linear_index,  # a class label is a one-hot y here: (p - y) x^T
+                                     lambda t: Model(target=Target("one-hot") if t.kind == "class" else t,
+                                                     linear=True)),
 }
 
 _CACHE: dict[tuple[str, Target], Derivation] = {}
@@ -171,5 +192,6 @@ def build(name: str, target: Target = Target()) -> Derivation:
         verify_steps(model, tracer.steps)
         _CACHE[key] = Derivation(name=name, title=info.title, summary=info.description, model=model,
                                  notation=Notation(), parts=tracer.parts, steps=tracer.steps,
-                                 result=tracer.current, result_lhs=tracer.parts[-1].goal)
+                                 result=tracer.current,
+                                 result_lhs=tracer.steps[-1].facts.get("lhs", tracer.parts[-1].goal))
     return _CACHE[key]

@@ -112,27 +112,42 @@ def sample_points(model: "mdl.Model", free: set[sp.Symbol], case: Case | None,
     one_hot = "one-hot" in assumes and labels_used
     hot_symbol = model.label_index or mdl.h
     indices = {x for x in free if x.is_integer and x not in mdl.SIZE_SYMBOLS}
-    class_syms = sorted(indices - set(model.example_indices), key=lambda x: x.name)
+    input_set = set(model.input_indices) if model.linear else set()
+    class_syms = sorted(indices - set(model.example_indices) - input_set, key=lambda x: x.name)
     if (one_hot or model.target.kind == "class") and hot_symbol not in class_syms:
         class_syms.append(hot_symbol)
     example_syms = sorted(indices & set(model.example_indices), key=lambda x: x.name)
+    input_syms = sorted(indices & input_set, key=lambda x: x.name)
     batch_sizes = BATCH_SIZES if model.batch else (1,)
     for size in CLASS_SIZES:
+        width = size + 1 if model.linear else 0  # input size distinct from the class count: shapes show
         for batch in batch_sizes:
             for classes in index_assignments(class_syms, size, case, rng):
                 for examples in index_assignments(example_syms, batch, case, rng):
-                    for _ in range(DRAWS):
-                        ints = {mdl.n: size, mdl.N: batch, **classes, **examples}
-                        yield _point(model, ints, size, batch, assumes, classes.get(hot_symbol), rng)
+                    for inputs in index_assignments(input_syms, width, case, rng):
+                        for _ in range(DRAWS):
+                            ints = {mdl.n: size, mdl.N: batch, mdl.M: width, **classes, **examples, **inputs}
+                            yield _point(model, ints, size, batch, assumes, classes.get(hot_symbol), rng)
 
 
 def _point(model: "mdl.Model", ints: dict[sp.Symbol, int], size: int, batch: int,
            assumes: Sequence[str], hot: int | None, rng: random.Random) -> tuple[Point, list[float]]:
     rows = range(1, batch + 1)
-    arrays: dict[str, dict[tuple[int, ...], float]] = {"z": {}, "y": {}, "yhat": {}}
+    arrays: dict[str, dict[tuple[int, ...], float]] = {"z": {}, "y": {}, "yhat": {}, "W": {}, "x": {}, "b": {}}
     labels: list[float] = []
+    width = ints[mdl.M]
+    if model.linear:
+        for col in range(1, width + 1):
+            arrays["x"][(col,)] = rng.uniform(-1.5, 1.5)
     for row in rows:
         logits = [rng.uniform(-2.0, 2.0) for _ in range(size)]
+        if model.linear:
+            for cls in range(1, size + 1):
+                arrays["b"][(cls,)] = rng.uniform(-1.0, 1.0)
+                for col in range(1, width + 1):
+                    arrays["W"][(cls, col)] = rng.uniform(-1.0, 1.0)
+                logits[cls - 1] = arrays["b"][(cls,)] + sum(arrays["W"][(cls, col)] * arrays["x"][(col,)]
+                                                             for col in range(1, width + 1))
         row_hot = hot if row == 1 or hot is None else rng.randint(1, size)
         labels = _labels(size, assumes, row_hot, rng)
         if model.probs_defined:

@@ -11,7 +11,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 NAMES = ["softmax-jacobian", "cross-entropy", "softmax-cross-entropy", "log-softmax-cross-entropy",
-         "batch-cross-entropy"]
+         "batch-cross-entropy", "linear-softmax-cross-entropy"]
 
 
 def require_tool(available: bool, what: str) -> None:

@@ -35,7 +35,8 @@ def points(cert: dict, step: dict, sizes=(2, 3)):
     case = step["case"] or {"equal": [], "distinct": []}
     rng = random.Random(3)
     for n in sizes:
-        ranges = [range(1, 3) if name in ("s", "t") else range(1, n + 1) for name in names]  # N = 2
+        ranges = [range(1, 3) if name in ("s", "t") else range(1, n + 2) if name in ("l", "r") else range(1, n + 1)
+                  for name in names]  # N = 2 examples, m = n + 1 inputs
         combos = list(itertools.product(*ranges))
         for values in rng.sample(combos, min(6, len(combos))):
             assign = dict(zip(names, values))
@@ -47,8 +48,8 @@ def points(cert: dict, step: dict, sizes=(2, 3)):
 
 
 def value(cert: dict, expr: sympy.Expr, n: int, assign: dict, arrays: dict) -> float:
-    sym = {s.name: s for s in expr.atoms(sympy.Symbol)}
-    sizes = {sym[size]: (n if size == "n" else 2) for size in ("n", "N") if size in sym}
+    sizes = {s: {"n": n, "N": 2, "m": n + 1}[s.name] for s in expr.atoms(sympy.Symbol)
+             if s.is_positive and s.name in ("n", "N", "m")}
     expr = expr.xreplace(sizes).doit()  # sums over concrete ranges expand; no bound index is left
     expr = expr.xreplace({s: assign[s.name] for s in expr.atoms(sympy.Symbol) if s.name in assign}).doit()
     for name, definition in cert["definitions"].items():
@@ -58,7 +59,9 @@ def value(cert: dict, expr: sympy.Expr, n: int, assign: dict, arrays: dict) -> f
 
         def expand(entry, body=body, by_name=by_name, names=definition["indices"]):
             mapping = {by_name[nm]: ix for nm, ix in zip(names, entry.indices) if nm in by_name}
-            return body.xreplace(mapping).xreplace({s: n for s in body.atoms(sympy.Symbol) if s.name == "n"})
+            sizes = {"n": n, "m": n + 1}
+            return body.xreplace(mapping).xreplace({s: sizes[s.name] for s in body.atoms(sympy.Symbol)
+                                                    if s.name in sizes and s.is_positive})
         expr = expr.replace(lambda e: isinstance(e, sympy.Indexed) and e.base.label.name == name, expand).doit()
     table = {}
     for entry in expr.atoms(sympy.Indexed):
@@ -75,18 +78,24 @@ def test_every_step_rechecks_with_plain_sympy(name):
         before, after = load(step["before"]["sympy"]), load(step["after"]["sympy"])
         for n, assign, rng in points(cert, step, sizes=(3,) if name == "batch-cross-entropy" else (2, 3)):
             rows = (1, 2) if cert["symbols"]["batch"] else (None,)
-            z, y, p = {}, {}, {}
+            z, y, p, w, x, b = {}, {}, {}, {}, {}, {}
+            for col in range(1, n + 2):
+                x[(col,)] = sympy.Rational(rng.randint(-10, 10), 10)
             for row in rows:
                 hot = rng.randint(1, n) if "c" not in assign else assign["c"]
                 for col in range(1, n + 1):
                     key = (row, col) if row else (col,)
                     z[key] = sympy.Rational(rng.randint(-20, 20), 10)
                     p[key] = sympy.Rational(rng.randint(1, 20), 20)
+                    b[key] = sympy.Rational(rng.randint(-10, 10), 10)
+                    for inner in range(1, n + 2):
+                        w[(col, inner)] = sympy.Rational(rng.randint(-10, 10), 10)
                     if "one-hot" in step["assumes"]:
                         y[key] = 1 if col == hot else 0
                     else:
                         y[key] = sympy.Rational(rng.randint(-10, 20), 10)
-            a, b = (value(cert, side, n, assign, {'z': z, 'y': y, 'yhat': p}) for side in (before, after))
+            a, b = (value(cert, side, n, assign, {'z': z, 'y': y, 'yhat': p, 'W': w, 'x': x, 'b': b})
+                    for side in (before, after))
             assert a == pytest.approx(b, rel=1e-9, abs=1e-12), (name, number, step["rule"], n, assign)
 
 

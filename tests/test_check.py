@@ -134,3 +134,30 @@ def test_notation_on_the_command_line_overrides_the_file(tmp_path):
 def test_jupyter_table():
     table = derive.check(FIXTURES / "seed_004_class_label.tex")._repr_markdown_()
     assert "| line |" in table and "invalid" in table
+
+
+def test_linear_layer_seed_question_with_fitting_sizes():
+    report = derive.check(FIXTURES / "seed_001_shapes.md")
+    assert [(s.lhs, s.verdict) for s in report.steps] == [
+        (r"\frac{\partial L}{\partial o}", "valid"), (r"\frac{\partial L}{\partial b}", "valid"),
+        (r"\frac{\partial L}{\partial W_{kl}}", "valid"), (r"\frac{\partial L}{\partial W}", "valid"),
+        (r"\frac{\partial L}{\partial W}", "invalid")]
+    message = report.steps[-1].message
+    assert "4×1" in message and "3×1" in message and "4×3 expected" in message and "shape of W" in message
+
+
+def test_linear_layer_sizes_that_do_not_fit_exit_2(tmp_path):
+    doc = tmp_path / "q.md"
+    doc.write_text((FIXTURES / "seed_001_shapes.md").read_text().replace("W: 4x3", "W: 3x4"))
+    done = run_cli("check", str(doc))
+    assert done.returncode == 2 and "W is 3×4 and x has 3 entries, so Wx is undefined" in done.stderr
+
+
+@pytest.mark.parametrize("claim, verdict", [
+    (r"\frac{\partial p}{\partial o} = \operatorname{diag}(p) - p p^T", "valid"),
+    (r"\frac{\partial p}{\partial o} = \operatorname{diag}(p) - p^\top p", "invalid"),
+    (r"\frac{\partial L}{\partial W} = (p - y) x^\top", "valid"),
+    (r"\frac{\partial L}{\partial b} = y - p", "invalid"),
+])
+def test_matrix_forms(claim, verdict):
+    assert one(claim, logits="o", probs="p").verdict == verdict

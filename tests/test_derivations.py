@@ -29,8 +29,12 @@ def test_softmax_jacobian_cases_and_merge():
     cases = {s.case.latex: s.after for s in d.steps if s.case and s.rule == "fold-definition"}
     assert sp.expand(cases["j = k"] - yhat[j] * (1 - yhat[j])) == 0
     assert sp.expand(cases["j \\neq k"] + yhat[j] * yhat[k]) == 0
-    assert sp.expand(d.result - yhat[j] * (sp.KroneckerDelta(j, k) - yhat[k])) == 0
-    assert {"quotient-rule", "case-split", "fold-definition"} <= rules_of("softmax-jacobian")
+    merged = next(s.after for s in d.steps if s.detail == "merge")
+    assert sp.expand(merged - yhat[j] * (sp.KroneckerDelta(j, k) - yhat[k])) == 0
+    assert {"quotient-rule", "case-split", "fold-definition", "matrix-form"} <= rules_of("softmax-jacobian")
+    assert isinstance(d.result.args[0], sp.DiagMatrix) or isinstance(d.result.args[1], sp.DiagMatrix)
+    entry = mdl.matrix_entry(d.result, j, k)  # diag(ŷ) − ŷ ŷᵀ, read entry by entry
+    assert sp.expand(entry - (sp.KroneckerDelta(j, k) * yhat[j] - yhat[j] * yhat[k])) == 0
 
 
 def test_cross_entropy_derivative():

@@ -7,6 +7,8 @@ Function application and big operators are decided here, by meaning: ``softmax(\
 
 from __future__ import annotations
 
+import functools
+import operator
 from dataclasses import dataclass, field
 
 import sympy as sp
@@ -61,6 +63,9 @@ class Vocabulary:
     classes: str
     batch: str
     label_name: str | None
+    weights: str = "W"
+    inputs: str = "x"
+    bias: str = "b"
     definitions: dict[str, tuple[sp.Symbol | None, sp.Expr]] = field(default_factory=dict)
 
     @classmethod
@@ -71,9 +76,17 @@ class Vocabulary:
         for value in notation.probs:
             (functions if value in FUNCTION_NAMES else symbols).add(notation_key(value))
         label = notation_key(notation.target.name) if notation.target.name else None
+        _, weights, inputs, bias = (notation_key(v) for v in notation.linear_names)
         return cls(logits=notation_key(notation.logits), prob_symbols=symbols, prob_functions=functions,
                    labels=notation_key(notation.labels), loss={notation_key(notation.loss), "CE", "L"},
-                   classes=notation_key(notation.classes), batch=notation_key(notation.batch), label_name=label)
+                   classes=notation_key(notation.classes), batch=notation_key(notation.batch), label_name=label,
+                   weights=weights, inputs=inputs, bias=bias)
+
+    def vectors(self) -> dict[str, str]:
+        """Names of whole vectors and matrices -> canonical names (``model.MATRICES``)."""
+        table = {self.logits: "z", self.labels: "y", self.weights: "W", self.inputs: "x", self.bias: "b"}
+        table.update({s: "yhat" for s in self.prob_symbols})
+        return table
 
 
 class Interpreter:
@@ -82,6 +95,7 @@ class Interpreter:
     def __init__(self, vocabulary: Vocabulary) -> None:
         self.v = vocabulary
         self.example_indices: set[sp.Symbol] = set()
+        self.uses_linear = False
 
     # -- indices ------------------------------------------------------------------------------------------
 
@@ -118,9 +132,16 @@ class Interpreter:
         idx = self.indices(sub)
         if key in self.v.loss:
             return mdl.L
-        table = {self.v.logits: mdl.z, self.v.labels: mdl.y}
+        table = {self.v.logits: mdl.z, self.v.labels: mdl.y, self.v.weights: mdl.W, self.v.inputs: mdl.x,
+                 self.v.bias: mdl.b}
         table.update({s: mdl.yhat for s in self.v.prob_symbols})
         if key in table:
+            if table[key] in (mdl.W, mdl.x, mdl.b):
+                self.uses_linear = True
+                if table[key] == mdl.W and len(idx) != 2:
+                    raise Unsupported(f"{key} takes two indices, as in {key}_{{kl}}", _col(base))
+                if table[key] == mdl.W:
+                    return mdl.W[idx]
             if len(idx) == 2:
                 self.example_indices.add(idx[0])
             if len(idx) not in (1, 2):
@@ -141,10 +162,17 @@ class Interpreter:
         key = key_of(node)
         if key in self.v.loss:
             return mdl.L
+        vectors = self.v.vectors()
+        if key in vectors:
+            if vectors[key] in ("W", "x", "b"):
+                self.uses_linear = True
+            return mdl.MATRICES[vectors[key]]
         if key == self.v.classes:
             return mdl.n
         if key == self.v.batch:
             return mdl.N
+        if key == "m":
+            return mdl.M
         if key in self.v.definitions and self.v.definitions[key][0] is None:
             return self.v.definitions[key][1]
         if key == "e":
@@ -159,7 +187,8 @@ class Interpreter:
         if isinstance(node, Num):
             return sp.Rational(node.value)
         if isinstance(node, Sum):
-            return sp.Add(*(sign * self.expr(term) for sign, term in node.terms))
+            terms = [sign * self.expr(term) for sign, term in node.terms]
+            return functools.reduce(operator.add, terms) if _has_matrix(terms) else sp.Add(*terms)
         if isinstance(node, Product):
             return self.product(list(node.items))
         if isinstance(node, Group):
@@ -198,6 +227,8 @@ class Interpreter:
             raise Unsupported(f"\\{base.name} without a body", base.col)
         value = self.entry(base, node.sub) if node.sub is not None else self.expr(base)
         if node.sup is not None:
+            if isinstance(value, sp.MatrixExpr) and key_of(node.sup) in ("T", "top", "intercal", "mathsf(T)"):
+                return sp.Transpose(value)
             value = value ** self.power(node.sup)
         return value
 
@@ -263,7 +294,7 @@ class Interpreter:
                 continue
             factors.append(self.expr(item))
             position += 1
-        return sp.Mul(*factors)
+        return functools.reduce(operator.mul, factors) if _has_matrix(factors) else sp.Mul(*factors)
 
     def application(self, item: Node, rest: list[Node]) -> tuple[sp.Expr, int] | None:
         """A function applied to the next factor: log, exp, softmax(θ)_k, σ(θ_j), L(θ), 1(k = c)."""
@@ -276,6 +307,11 @@ class Interpreter:
             return (sp.exp(argument) if item.name == "exp" else sp.log(argument)), 1
         if key in self.v.loss and _is_call(following):
             return mdl.L, 1
+        if key in ("diag", "Diag") and _is_call(following):
+            vector = self.expr(following)
+            if not isinstance(vector, sp.MatrixExpr):
+                raise Unsupported("diag of something that is not a vector", _col(item))
+            return sp.DiagMatrix(vector), 1
         if key in self.v.prob_functions and _is_call(following):
             return self.probability_call(following), 1
         is_one = (isinstance(item, Num) and item.value == "1") or isinstance(item, Indicator)
@@ -338,13 +374,17 @@ class Interpreter:
         if len(var_nodes) != 1:
             raise Unsupported("cannot read the variable of this derivative", frac.col)
         var = self.expr(var_nodes[0])
-        if not isinstance(var, sp.Indexed):
+        if not isinstance(var, (sp.Indexed, sp.MatrixSymbol)):
             raise Unsupported("derivatives are read by entries of a vector, as in \\partial z_k", frac.col)
         body_nodes = numerator_marker[1] + num[1:]
         if not body_nodes:
             return var, None
         body = body_nodes[0] if len(body_nodes) == 1 else Product(tuple(body_nodes))
         return var, body
+
+
+def _has_matrix(values: list[sp.Expr]) -> bool:
+    return any(isinstance(v, sp.MatrixExpr) for v in values)
 
 
 def _operand_length(rest: list[Node]) -> int | None:

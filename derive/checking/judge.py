@@ -7,6 +7,7 @@ or Σ y = 1), and the classic mistake it matches at every sample point (``MISTAK
 from __future__ import annotations
 
 import dataclasses
+import re
 import signal
 import threading
 from contextlib import contextmanager
@@ -110,6 +111,9 @@ class Checker:
         self.assumes: tuple[str, ...] = (kind,) if kind else ()
         self.definitions: list[Definition] = []
         self.steps: list[StepVerdict] = []
+        self.declared_sizes = declared_sizes(notation.shapes, document.path) if notation.shapes else {}
+        if notation.linear:
+            self.model = dataclasses.replace(self.model, linear=True)
 
     @property
     def index_names(self) -> dict[str, str]:
@@ -219,6 +223,12 @@ class Checker:
             verdict.unknown(error.message, error.column)
             return
         self.sync_batch()
+        if isinstance(lhs, sp.MatrixExpr) or isinstance(rhs, sp.MatrixExpr) or _matrix_derivative(lhs) \
+                or _matrix_derivative(rhs):
+            compared = self.matrix_sides(verdict, lhs, rhs)
+            if compared is None:
+                return
+            lhs, rhs = compared
         try:
             with time_limit(STEP_SECONDS):
                 outcome = self.equal(lhs, rhs, case, self.assumes)
@@ -235,6 +245,38 @@ class Checker:
         except (RecursionError, OverflowError, MemoryError) as error:
             verdict.unknown(f"too large to check ({type(error).__name__})")
 
+    def matrix_sides(self, verdict: StepVerdict, lhs: sp.Expr, rhs: sp.Expr) -> tuple[sp.Expr, sp.Expr] | None:
+        """Shapes first (a mismatch is invalid, with both shapes and the one expected), then entry by entry."""
+        derivative = next((d for d in (lhs, rhs) if _matrix_derivative(d)), None)
+        want = ""
+        if derivative is not None:
+            names = {canonical: user for user, canonical in self.vocabulary.vectors().items()}
+            var, inner = derivative.variables[0], derivative.expr
+            what = f"the shape of {names.get(var.name, var.name)}" if not isinstance(inner, sp.MatrixExpr) else \
+                f"the Jacobian of {names.get(str(inner), inner)} by {names.get(var.name, var.name)}"
+            want = f"; {self.shape_text(mdl.shape_of(derivative))} expected, {what}"
+        try:
+            left, right = mdl.shape_of(lhs), mdl.shape_of(rhs)
+        except mdl.ShapeMismatch as error:
+            verdict.invalid_shape(f"shape mismatch: {self.sizes_in(str(error))}{want}")
+            return None
+        if left != right:
+            verdict.invalid_shape(f"shape mismatch: the left side is {self.shape_text(left)}, the right side "
+                                  f"{self.shape_text(right)}{want}")
+            return None
+        row = _entry_index(left[0])
+        col = (mdl.j if row == mdl.k else mdl.k) if left[1] == mdl.n else _entry_index(left[1])
+        return _entry(lhs, row, col), _entry(rhs, row, col)
+
+    def shape_text(self, shape: tuple[sp.Expr, sp.Expr]) -> str:
+        return self.sizes_in(f"{shape[0]}×{shape[1]}")
+
+    def sizes_in(self, text: str) -> str:
+        """Shapes in the declared sizes (4×3) when the notation gives them, else symbolic (n×m)."""
+        for symbol, value in self.declared_sizes.items():
+            text = re.sub(rf"(?<![A-Za-z]){symbol}(?![A-Za-z])", str(value), text)
+        return text
+
     def read(self, side) -> sp.Expr:  # type: ignore[no-untyped-def]
         try:
             return self.interpreter.expr(parse(side.text))
@@ -246,6 +288,8 @@ class Checker:
         examples = tuple(sorted(self.interpreter.example_indices, key=str))
         if examples and not self.model.batch:
             self.model = dataclasses.replace(self.model, batch=True, example_indices=examples)
+        if self.interpreter.uses_linear and not self.model.linear:
+            self.model = dataclasses.replace(self.model, linear=True)
 
     def equal(self, lhs: sp.Expr, rhs: sp.Expr, case: Case | None, assumes: tuple[str, ...],
               model: Model | None = None) -> Outcome:
@@ -284,6 +328,48 @@ class Checker:
         return None
 
 
+
+
+def _matrix_derivative(expr: sp.Expr) -> bool:
+    return isinstance(expr, sp.Derivative) and isinstance(expr.variables[0], sp.MatrixSymbol)
+
+
+def _entry_index(size: sp.Expr) -> sp.Expr:
+    """The index that runs along a dimension: k over classes, l over inputs, nothing over 1."""
+    return {mdl.n: mdl.k, mdl.M: mdl.l}.get(size, sp.Integer(1))
+
+
+def _entry(expr: sp.Expr, row: sp.Expr, col: sp.Expr) -> sp.Expr:
+    if _matrix_derivative(expr):
+        return mdl.derivative_entry(expr, row, col)
+    if isinstance(expr, sp.MatrixExpr):
+        return mdl.matrix_entry(expr, row, col)
+    return expr
+
+
+_SHAPE = re.compile(r"^\s*(?P<name>[A-Za-z]+)\s*:\s*(?P<rows>\d{1,4})\s*(?:[x×]\s*(?P<cols>\d{1,4}))?\s*$")
+
+
+def declared_sizes(shapes: str, path: str) -> dict[str, int]:
+    """``W: 4x3, x: 3, b: 4`` -> {n: 4, m: 3}; sizes under which Wx or Wx + b is undefined are an input error."""
+    found: dict[str, tuple[int, int]] = {}
+    for item in shapes.split(","):
+        match = _SHAPE.match(item)
+        if not match:
+            raise InputError(f"notation shapes: cannot read {item.strip()!r}; expected e.g. 'W: 4x3, x: 3, b: 4'",
+                             path)
+        found[match["name"]] = (int(match["rows"]), int(match["cols"] or 1))
+    sizes: dict[str, int] = {}
+    if "W" in found:
+        rows, cols = found["W"]
+        sizes.update(n=rows, m=cols)
+        if "x" in found and found["x"][0] != cols:
+            raise InputError(f"shapes: W is {rows}×{cols} and x has {found['x'][0]} entries, so Wx is undefined",
+                             path)
+        if "b" in found and found["b"][0] != rows:
+            raise InputError(f"shapes: W is {rows}×{cols} and b has {found['b'][0]} entries, so Wx + b is "
+                             "undefined", path)
+    return sizes
 
 
 def check(path_or_text: str | Path, name: str | None = None, **notation: str) -> Report:

@@ -50,6 +50,9 @@ class StepVerdict:
         self.message = f"does not hold: at {at} the left side is {counterexample.lhs:.6g}, " \
                        f"the right side {counterexample.rhs:.6g}"
 
+    def invalid_shape(self, message: str) -> None:
+        self.verdict, self.message = "invalid", message
+
     def unknown(self, reason: str, column: int | None = None) -> None:
         self.verdict = "unknown"
         self.message = f"{reason} (column {column})" if column else reason

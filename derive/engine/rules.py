@@ -71,7 +71,7 @@ def is_partition_sum(node: sp.Basic) -> bool:
 
 def depends_on(expr: sp.Expr, var: sp.Expr, model: Model) -> bool:
     """Whether ``expr`` (folded) varies with the entry ``var``."""
-    base = model.to_base(expr, keep_probs=var.base == mdl.yhat)
+    base = model.to_base(expr, keep=(var.base.label.name,))
     bases = {ix.base for ix in base.atoms(sp.Indexed)}
     return var.base in bases
 
@@ -96,6 +96,8 @@ class Unfold(Rule):
             return self.model.loss()
         if node.base == mdl.ell:
             return self.model.loss(example=node.indices[0])
+        if node.base == mdl.z:
+            return mdl.linear_logits(node.indices[0])
         indices = node.indices
         return mdl.softmax(indices[-1], indices[0] if len(indices) == 2 else None)
 
@@ -280,12 +282,27 @@ class ChainRule(Rule):
 
     def match(self, node: sp.Basic) -> bool:
         parts = derivative_parts(node)
-        return bool(parts) and parts[0] == mdl.L and parts[1].base != self.through
+        return bool(parts) and parts[0] == mdl.L and parts[1].base not in (self.through, mdl.yhat)
 
     def rewrite(self, node: sp.Basic) -> sp.Basic:
         expr, var = derivative_parts(node)  # type: ignore[misc]
         entry = self.through[self.index]
         return mdl.class_sum(sp.Mul(D(expr, entry), D(entry, var), evaluate=False), self.index)
+
+
+@dataclass
+class Independent(Rule):
+    """independent: the derivative of something that does not depend on the variable is 0 (∂b_j/∂W_kl = 0)."""
+
+    id: ClassVar[str] = "independent"
+    model: Model = field(default_factory=Model)
+
+    def match(self, node: sp.Basic) -> bool:
+        parts = derivative_parts(node)
+        return bool(parts) and isinstance(parts[1], sp.Indexed) and not depends_on(parts[0], parts[1], self.model)
+
+    def rewrite(self, node: sp.Basic) -> sp.Basic:
+        return sp.S.Zero
 
 
 # -- sums and Kronecker deltas ------------------------------------------------------------------------------

@@ -12,7 +12,8 @@ import sympy as sp
 
 from ..record import Case, Part, Step
 from ..errors import EngineError
-from ..model import Model
+from .. import model as mdl
+from ..model import Model, matrix_entry, shape_of
 from ..verify import check_equal, symbolically_equal
 from .algebra import MOVES
 from .rules import Rule, RuleDoesNotApply, rewrite_everywhere
@@ -79,18 +80,38 @@ class Tracer:
         self.case = case
         return self._record("case-split", after, "split", facts={"lhs": self.part.goal.xreplace(substitution)})
 
+    def matrix_form(self, lhs: sp.Derivative, entry: tuple[sp.Expr, sp.Expr]) -> sp.Expr:
+        """matrix-form: the index result written as one matrix, e.g. (p − y) xᵀ or diag(p) − p pᵀ, whose shape
+        must be that of the derivative (the variable's own shape for a scalar loss)."""
+        matrix = mdl.matrix_form(self.current, *entry)
+        rows, cols = shape_of(matrix)
+        if (rows, cols) != shape_of(lhs):
+            raise EngineError(f"internal error: {matrix} has shape {rows}×{cols}, {lhs} has {shape_of(lhs)}")
+        self.case = None
+        facts = {"lhs": lhs, "rows": rows, "cols": cols, "row": entry[0], "col": entry[1],
+                 "outer": sp.Integer(int(matrix.has(sp.Transpose)))}
+        return self._record("matrix-form", matrix, facts=facts)
+
 
 SYMBOLIC_RULES = ("algebra", "fold-definition")  # regroupings: exact checks are cheap and meaningful there
+
+
+def base_of(model: Model, expr: sp.Expr, step: Step | None = None) -> sp.Expr:
+    """An expression in base quantities; a matrix form by the entry its step names."""
+    if isinstance(expr, sp.MatrixExpr):
+        assert step is not None, "a matrix form needs the entry of its step"
+        expr = matrix_entry(expr, step.facts["row"], step.facts["col"])
+    return model.to_base(expr)
 
 
 def verify_steps(model: Model, steps: list[Step]) -> None:
     """Check every step numerically; a step that does not hold is an engine bug, never printed as valid."""
     for number, step in enumerate(steps, 1):
-        outcome = check_equal(model, model.to_base(step.before), model.to_base(step.after),
-                              step.case, step.assumes)
+        before, after = base_of(model, step.before, step), base_of(model, step.after, step)
+        outcome = check_equal(model, before, after, step.case, step.assumes)
         if not outcome.holds:
             why = outcome.error or f"counterexample {outcome.counterexample}"
             raise EngineError(f"internal error: step {number} ({step.rule}) does not verify: {why}")
         step.verified = True
         if step.rule in SYMBOLIC_RULES and step.case is None and not step.assumes:
-            step.symbolic = symbolically_equal(model.to_base(step.before), model.to_base(step.after))
+            step.symbolic = symbolically_equal(before, after)

@@ -25,7 +25,7 @@ RULE_NAMES = {
     "exp-rule": "exponential rule", "log-rule": "logarithm rule", "index-derivative": "index derivative",
     "kronecker-sum": "Kronecker sum", "case-split": "case split", "split-sum": "split sum",
     "fold-definition": "fold definition", "algebra": "algebra", "one-hot": "one-hot labels",
-    "substitute": "substitute",
+    "substitute": "substitute", "independent": "independent", "matrix-form": "matrix form",
 }
 
 
@@ -133,7 +133,11 @@ class View:
                  "labels_j": mdl.y[mdl.j], "labels_k": mdl.y[mdl.k], "loss": mdl.L, "classes": mdl.n,
                  "partition": mdl.partition_sum(), "label_sum": mdl.class_sum(mdl.y[mdl.j], mdl.j),
                  "label": mdl.c, "batch": mdl.N, "delta_jk": sp.KroneckerDelta(mdl.j, mdl.k),
-                 "hot": sp.KroneckerDelta(mdl.k, mdl.c), "example_loss": mdl.ell[mdl.t]}
+                 "hot": sp.KroneckerDelta(mdl.k, mdl.c), "example_loss": mdl.ell[mdl.t],
+                 "logits_j": mdl.z[mdl.j], "weight_jr": mdl.W[mdl.j, mdl.r], "input_r": mdl.x[mdl.r],
+                 "bias_j": mdl.b[mdl.j], "weights": mdl.MATRICES["W"], "input": mdl.MATRICES["x"],
+                 "bias": mdl.MATRICES["b"], "logits": mdl.MATRICES["z"], "probs": mdl.MATRICES["yhat"],
+                 "labels": mdl.MATRICES["y"], "inputs": mdl.M}
         return {key: self.both(value) for key, value in exprs.items()}
 
     def _part(self, part) -> PartView:  # type: ignore[no-untyped-def]
@@ -141,7 +145,7 @@ class View:
         counter = self._offset(part.key)
         for step in self.derivation.steps_of(part.key):
             counter += 1
-            starts = not groups or step.rule == "case-split" or step.case != groups[-1].case
+            starts = not groups or step.rule == "case-split" or "lhs" in step.facts or step.case != groups[-1].case
             if starts:
                 groups.append(self._group(part, step))
             groups[-1].lines.append(Line(counter, self.latex(step.after), self.text(step.after), step))
@@ -154,7 +158,7 @@ class View:
     def _group(self, part, step: Step) -> Group:  # type: ignore[no-untyped-def]
         lhs = step.facts.get("lhs", part.goal)
         group = Group(step.case, self.latex(lhs), self.text(lhs), merge=step.detail == "merge")
-        if step.rule != "case-split" or step.detail == "merge":
+        if "lhs" not in step.facts:  # a restart (case split, matrix form) begins at its own left-hand side
             if step.before != lhs:
                 group.start_latex, group.start_text = self.latex(step.before), self.text(step.before)
         return group

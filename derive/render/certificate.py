@@ -15,8 +15,14 @@ from ..record import Derivation
 from ..notation import Notation
 
 
-def _expr(view, model: mdl.Model, expr: sp.Expr) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    return {"latex": view.latex(expr), "sympy": sp.srepr(model.to_base(expr))}
+def _expr(view, model: mdl.Model, expr: sp.Expr, step=None) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """LaTeX as printed; SymPy in base quantities (a matrix form by its entry (row, col), 1-based)."""
+    from ..engine.tracer import base_of
+
+    data = {"latex": view.latex(expr), "sympy": sp.srepr(base_of(model, expr, step))}
+    if isinstance(expr, sp.MatrixExpr) and step is not None:
+        data["entry"] = [sp.srepr(step.facts["row"]), sp.srepr(step.facts["col"])]
+    return data
 
 
 def certificate(derivation: Derivation, notation: Notation, view) -> dict[str, Any]:  # type: ignore[no-untyped-def]
@@ -34,15 +40,15 @@ def certificate(derivation: Derivation, notation: Notation, view) -> dict[str, A
                     "indices": indices},
         "definitions": {name: {"indices": [s.name for s in idx], "sympy": sp.srepr(expr)}
                         for name, (idx, expr) in model.definitions().items()},
-        "result": _expr(view, model, derivation.result) | {
-            "lhs": _expr(view, model, derivation.result_lhs)},
+        "result": _expr(view, model, derivation.result, derivation.steps[-1]) | {
+            "lhs": {"latex": view.latex(derivation.result_lhs)}},
         "steps": [{
             "rule": step.rule,
             "part": step.part,
             "case": step.case.as_dict() if step.case else None,
             "assumes": list(step.assumes),
-            "before": _expr(view, model, step.before),
-            "after": _expr(view, model, step.after),
+            "before": _expr(view, model, step.before, step),
+            "after": _expr(view, model, step.after, step),
             "justification": justification(view, step, "text"),
             "verified": step.verified,
             "symbolic": step.symbolic,

@@ -42,6 +42,27 @@ class NotationMixin:
     def index_text(self, indices: tuple[sp.Expr, ...]) -> str:
         return "".join(self.index_names.get(i, str(i)) if isinstance(i, sp.Symbol) else str(i) for i in indices)
 
+    def matrix_name(self, name: str) -> str:
+        names = {"yhat": self.notation.probs_symbol, "y": self.notation.labels, "z": self.notation.logits}
+        names.update(zip(("W", "x", "b"), self.notation.linear_names[1:]))
+        return names.get(name, name)
+
+    def indexed_name(self, base: sp.IndexedBase) -> str:
+        names = {mdl.z: self.notation.logits, mdl.y: self.notation.labels, mdl.yhat: self.notation.probs_symbol,
+                 mdl.ell: self.notation.loss}
+        names.update(zip((mdl.W, mdl.x, mdl.b), self.notation.linear_names[1:]))
+        return names.get(base, base.label.name)
+
+    @staticmethod
+    def matrix_terms(expr: sp.MatAdd) -> list[tuple[bool, sp.Expr]]:
+        """(negative, term) pairs of a matrix sum, positive terms first."""
+        out = []
+        for term in expr.args:
+            coeff, rest = (term.args[0], sp.MatMul(*term.args[1:])) if isinstance(term, sp.MatMul) and \
+                term.args[0].is_Number else (sp.S.One, term)
+            out.append((bool(coeff < 0), rest if abs(coeff) == 1 else term))
+        return sorted(out, key=lambda pair: pair[0])
+
     @staticmethod
     def ordered_terms(expr: sp.Add) -> list[sp.Expr]:
         """Positive terms first (ŷ_k − y_k rather than −y_k + ŷ_k), otherwise SymPy's order."""
@@ -50,23 +71,23 @@ class NotationMixin:
 
 
 def factor_rank(factor: sp.Expr) -> int:
-    """Order of factors in a printed product: 1/N, labels, probabilities, deltas, exponentials, logs,
-    derivatives, sums, brackets — so that y_j log ŷ_j and ŷ_j(1 − ŷ_j) read as in textbooks."""
+    """Order of factors in a printed product, as in textbooks: 1/N, labels, probabilities and weights, deltas,
+    exponentials, logs, brackets, sums, inputs, derivatives — y_j log ŷ_j, ŷ_j(1 − ŷ_j), (p_k − y_k) x_l."""
     if factor.is_Number:
         return 0
     if isinstance(factor, sp.Indexed):
-        return 1 if factor.base == mdl.y else 2
+        return {mdl.y: 1, mdl.x: 8}.get(factor.base, 2)
     if isinstance(factor, (sp.Symbol, sp.KroneckerDelta)):
         return 3
     if isinstance(factor, (sp.exp, sp.Pow)):
         return 4
     if isinstance(factor, sp.Function):
         return 5
-    if isinstance(factor, sp.Derivative):
+    if isinstance(factor, sp.Add):
         return 6
     if isinstance(factor, sp.Sum):
         return 7
-    return 8
+    return 9
 
 
 def split_product(expr: sp.Mul) -> tuple[bool, list[sp.Expr], list[sp.Expr]]:
@@ -117,9 +138,30 @@ class MathLatexPrinter(NotationMixin, LatexPrinter):
         base = expr.base
         if base == mdl.yhat and self.probs_function:
             return f"{self.probs_function}({self.notation.logits})_{{{sub}}}"
-        names = {mdl.z: self.notation.logits, mdl.y: self.notation.labels, mdl.yhat: self.notation.probs_symbol,
-                 mdl.ell: self.notation.loss}
-        return f"{names.get(base, base.label.name)}_{{{sub}}}"
+        return f"{self.indexed_name(base)}_{{{sub}}}"
+
+    def _print_MatrixSymbol(self, expr: sp.MatrixSymbol, style: str = "plain") -> str:
+        if expr.name == "yhat" and self.probs_function:
+            return f"{self.probs_function}({self.notation.logits})"
+        return self.matrix_name(expr.name)
+
+    def _print_Transpose(self, expr: sp.Transpose) -> str:
+        inner = self._print(expr.arg)
+        return (rf"\left({inner}\right)" if isinstance(expr.arg, sp.MatAdd) else inner) + r"^{\top}"
+
+    def _print_DiagMatrix(self, expr: sp.DiagMatrix) -> str:
+        return rf"\operatorname{{diag}}\left({self._print(expr.args[0])}\right)"
+
+    def _print_MatAdd(self, expr: sp.MatAdd) -> str:
+        text = ""
+        for number, (negative, term) in enumerate(self.matrix_terms(expr)):
+            printed = self._print(term)
+            text += (" - " if negative else " + " if number else "") + printed if number or negative else printed
+        return text.strip()
+
+    def _print_MatMul(self, expr: sp.MatMul) -> str:
+        return " ".join(rf"\left({self._print(a)}\right)" if isinstance(a, sp.MatAdd) else self._print(a)
+                        for a in expr.args)
 
     def _print_KroneckerDelta(self, expr: sp.KroneckerDelta, exp: str | None = None) -> str:
         a, b = expr.args
@@ -132,7 +174,7 @@ class MathLatexPrinter(NotationMixin, LatexPrinter):
 
     def _print_Derivative(self, expr: sp.Derivative) -> str:
         inner, var = expr.expr, expr.variables[0]
-        if isinstance(inner, (sp.Symbol, sp.Indexed, sp.exp)) or (
+        if isinstance(inner, (sp.Symbol, sp.Indexed, sp.exp, sp.MatrixSymbol)) or (
                 isinstance(inner, sp.log) and isinstance(inner.args[0], sp.Indexed)):
             return rf"\frac{{\partial {self._print(inner)}}}{{\partial {self._print(var)}}}"
         body = self._print(inner)
@@ -224,12 +266,30 @@ class MathTextPrinter(NotationMixin, StrPrinter):
 
     def _print_Indexed(self, expr: sp.Indexed) -> str:
         sub = self.index_text(expr.indices)
-        names = {mdl.z: self.notation.logits, mdl.y: self.notation.labels, mdl.yhat: self.notation.probs_symbol,
-                 mdl.ell: self.notation.loss}
-        base = self._sym(names.get(expr.base, expr.base.label.name))
+        base = self._sym(self.indexed_name(expr.base))
         if expr.base == mdl.yhat and self.notation.probs_is_function:
             return f"{base}({self._sym(self.notation.logits)})_{sub}"
         return f"{base}_{sub}"
+
+    def _print_MatrixSymbol(self, expr: sp.MatrixSymbol) -> str:
+        return self._sym(self.matrix_name(expr.name))
+
+    def _print_Transpose(self, expr: sp.Transpose) -> str:
+        inner = self._print(expr.arg)
+        return (f"({inner})" if isinstance(expr.arg, sp.MatAdd) else inner) + "ᵀ"
+
+    def _print_DiagMatrix(self, expr: sp.DiagMatrix) -> str:
+        return f"diag({self._print(expr.args[0])})"
+
+    def _print_MatAdd(self, expr: sp.MatAdd) -> str:
+        text = ""
+        for number, (negative, term) in enumerate(self.matrix_terms(expr)):
+            printed = self._print(term)
+            text += (" − " if negative else " + " if number else "") + printed if number or negative else printed
+        return text.strip()
+
+    def _print_MatMul(self, expr: sp.MatMul) -> str:
+        return " ".join(f"({self._print(a)})" if isinstance(a, sp.MatAdd) else self._print(a) for a in expr.args)
 
     def _print_KroneckerDelta(self, expr: sp.KroneckerDelta) -> str:
         a, b = expr.args
@@ -240,7 +300,7 @@ class MathTextPrinter(NotationMixin, StrPrinter):
 
     def _print_Derivative(self, expr: sp.Derivative) -> str:
         inner, var = expr.expr, expr.variables[0]
-        if isinstance(inner, (sp.Symbol, sp.Indexed)):
+        if isinstance(inner, (sp.Symbol, sp.Indexed, sp.MatrixSymbol)):
             return f"∂{self._print(inner)}/∂{self._print(var)}"
         return f"∂/∂{self._print(var)} ({self._print(inner)})"
 
