@@ -36,7 +36,7 @@ CATALOGUE: dict[str, Entry] = {e.name: e for e in (
           (("batch", "The batch mean"),)),
     Entry("linear-softmax-cross-entropy", "The gradient of a linear layer under softmax and cross-entropy",
           "o = Wx + b: dL/dW = (p - y) x^T, dL/db = p - y, shapes shown",
-          (("bias", "The bias"), ("weights", "The weights")), methods=("index", "differentials")),
+          (("bias", "The bias"), ("weights", "The weights"))),
 )}
 
 

@@ -62,3 +62,9 @@ def test_output_file_is_written(tmp_path):
     done = run_cli("show", "cross-entropy", "--format", "latex", "-o", str(out))
     assert done.returncode == 0 and done.stdout == ""
     assert "\\frac{\\partial L}{\\partial \\hat{y}_{k}}" in out.read_text()
+
+
+def test_only_implemented_methods_are_offered():
+    assert run_cli("show", "linear-softmax-cross-entropy", "--method", "index").returncode == 0
+    done = run_cli("show", "linear-softmax-cross-entropy", "--method", "differentials")
+    assert done.returncode == 2 and "no method 'differentials'" in done.stderr
