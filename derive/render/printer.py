@@ -63,6 +63,26 @@ class NotationMixin:
             out.append((bool(coeff < 0), rest if abs(coeff) == 1 else term))
         return sorted(out, key=lambda pair: pair[0])
 
+    MINUS = "-"
+
+    def join_terms(self, texts: list[str]) -> str:
+        """Printed terms joined with their signs: a + b - c (the first keeps its own sign)."""
+        out = []
+        for number, text in enumerate(texts):
+            negative = text.startswith("-")
+            if number == 0:
+                out.append(self.MINUS + text[1:] if negative else text)
+            else:
+                out.append(f" {self.MINUS} {text[1:].lstrip()}" if negative else f" + {text}")
+        return "".join(out)
+
+    def _print_Add(self, expr: sp.Add, order: str | None = None) -> str:
+        return self.join_terms([self._print(term) for term in self.ordered_terms(expr)])
+
+    def _print_MatAdd(self, expr: sp.MatAdd) -> str:
+        return self.join_terms([("- " if negative else "") + self._print(term)
+                                for negative, term in self.matrix_terms(expr)])
+
     @staticmethod
     def ordered_terms(expr: sp.Add) -> list[sp.Expr]:
         """Positive terms first (ŷ_k − y_k rather than −y_k + ŷ_k), otherwise SymPy's order."""
@@ -152,13 +172,6 @@ class MathLatexPrinter(NotationMixin, LatexPrinter):
     def _print_DiagMatrix(self, expr: sp.DiagMatrix) -> str:
         return rf"\operatorname{{diag}}\left({self._print(expr.args[0])}\right)"
 
-    def _print_MatAdd(self, expr: sp.MatAdd) -> str:
-        text = ""
-        for number, (negative, term) in enumerate(self.matrix_terms(expr)):
-            printed = self._print(term)
-            text += (" - " if negative else " + " if number else "") + printed if number or negative else printed
-        return text.strip()
-
     def _print_MatMul(self, expr: sp.MatMul) -> str:
         return " ".join(rf"\left({self._print(a)}\right)" if isinstance(a, sp.MatAdd) else self._print(a)
                         for a in expr.args)
@@ -210,18 +223,6 @@ class MathLatexPrinter(NotationMixin, LatexPrinter):
     def _print_Equality(self, expr: sp.Eq) -> str:
         return f"{self._print(expr.lhs)} = {self._print(expr.rhs)}"
 
-    def _print_Add(self, expr: sp.Add, order: str | None = None) -> str:
-        parts = []
-        for number, term in enumerate(self.ordered_terms(expr)):
-            text = self._print(term)
-            if number == 0:
-                parts.append(text)
-            elif text.startswith("-"):
-                parts.append(" - " + text[1:].lstrip())
-            else:
-                parts.append(" + " + text)
-        return "".join(parts)
-
     def _factor(self, factor: sp.Expr, alone: bool) -> str:
         text = self._print(factor)
         if isinstance(factor, sp.Add) or (isinstance(factor, sp.Sum) and not alone):
@@ -253,6 +254,7 @@ class MathTextPrinter(NotationMixin, StrPrinter):
     """Readable Unicode for the terminal: ∂L/∂z_k = ŷ_k − y_k."""
 
     printmethod = "_derive_text"
+    MINUS = "−"
 
     def __init__(self, notation: Notation, model: mdl.Model) -> None:
         StrPrinter.__init__(self)
@@ -280,13 +282,6 @@ class MathTextPrinter(NotationMixin, StrPrinter):
 
     def _print_DiagMatrix(self, expr: sp.DiagMatrix) -> str:
         return f"diag({self._print(expr.args[0])})"
-
-    def _print_MatAdd(self, expr: sp.MatAdd) -> str:
-        text = ""
-        for number, (negative, term) in enumerate(self.matrix_terms(expr)):
-            printed = self._print(term)
-            text += (" − " if negative else " + " if number else "") + printed if number or negative else printed
-        return text.strip()
 
     def _print_MatMul(self, expr: sp.MatMul) -> str:
         return " ".join(f"({self._print(a)})" if isinstance(a, sp.MatAdd) else self._print(a) for a in expr.args)
@@ -326,18 +321,6 @@ class MathTextPrinter(NotationMixin, StrPrinter):
         (first, cond), (second, _) = expr.args[0], expr.args[-1]
         return f"{{ {self._print(first)} if {self._print(cond.lhs)} = {self._print(cond.rhs)}; " \
                f"{self._print(second)} otherwise }}"
-
-    def _print_Add(self, expr: sp.Add, order: str | None = None) -> str:
-        parts = []
-        for number, term in enumerate(self.ordered_terms(expr)):
-            text = self._print(term)
-            if number == 0:
-                parts.append(text.replace("-", "−", 1) if text.startswith("-") else text)
-            elif text.startswith("-"):
-                parts.append(" − " + text[1:].lstrip())
-            else:
-                parts.append(" + " + text)
-        return "".join(parts)
 
     def _factor(self, factor: sp.Expr) -> str:
         text = self._print(factor)
