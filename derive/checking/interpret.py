@@ -72,7 +72,8 @@ class Vocabulary:
     def from_notation(cls, notation: Notation) -> "Vocabulary":
         from ..notation import FUNCTION_NAMES
 
-        symbols, functions = set(), set(ALWAYS_PROB_FUNCTIONS)
+        symbols: set[str] = set()
+        functions = set(ALWAYS_PROB_FUNCTIONS)
         for value in notation.probs:
             (functions if value in FUNCTION_NAMES else symbols).add(notation_key(value))
         label = notation_key(notation.target.name) if notation.target.name else None
@@ -156,7 +157,7 @@ class Interpreter:
             if len(idx) != 2:
                 raise Unsupported("the Kronecker delta takes two indices", _col(base))
             return sp.KroneckerDelta(*idx)
-        raise Unsupported(f"unknown symbol {_display(key)}", _col(base))
+        raise Unsupported(f"unknown symbol {_display(key or '?')}", _col(base))
 
     def name(self, node: Node) -> sp.Expr:
         key = key_of(node)

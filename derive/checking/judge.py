@@ -151,7 +151,8 @@ class Checker:
         try:
             node = parse(chain.case)
             rels = list(node.items) if isinstance(node, Group) else [node]
-            equal, distinct = [], []
+            equal: list[tuple[str, str]] = []
+            distinct: list[tuple[str, str]] = []
             for rel in rels:
                 if not isinstance(rel, Rel):
                     raise Unsupported("not a relation")

@@ -240,7 +240,8 @@ def parse(text: str) -> Node:
         what = f"unexpected {found!r}" if token.type != "COMMAND" else f"unsupported command {found}"
         raise Unsupported(what, error.column) from None
     except UnexpectedCharacters as error:
-        raise Unsupported(f"unexpected character {text[error.pos_in_stream]!r}", error.column) from None
+        position = error.pos_in_stream if error.pos_in_stream is not None else max(error.column - 1, 0)
+        raise Unsupported(f"unexpected character {text[position]!r}", error.column) from None
     except UnexpectedEOF:
         raise Unsupported("expression ends too early (unbalanced braces?)", len(text)) from None
     except UnexpectedInput as error:

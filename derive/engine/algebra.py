@@ -38,7 +38,7 @@ def pull_out_of_sums(expr: sp.Expr) -> sp.Expr:
 def distribute(expr: sp.Expr) -> sp.Expr:
     """Multiply out products with a sum factor, at the top level only (sums stay as they are)."""
     terms = expr.args if isinstance(expr, sp.Add) else (expr,)
-    out = []
+    out: list[sp.Expr] = []
     for term in terms:
         factors = term.args if isinstance(term, sp.Mul) else (term,)
         adds = [f for f in factors if isinstance(f, sp.Add)]

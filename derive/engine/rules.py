@@ -59,6 +59,13 @@ def derivative_parts(node: sp.Basic) -> tuple[sp.Expr, sp.Expr] | None:
     return None
 
 
+def derivative_of(node: sp.Basic) -> tuple[sp.Expr, sp.Expr]:
+    """(expression, variable) of a node a rule has already matched as a first derivative."""
+    parts = derivative_parts(node)
+    assert parts is not None, "rewrite called on a node its rule did not match"
+    return parts
+
+
 def is_partition_sum(node: sp.Basic) -> bool:
     """Σ_i e^{z_i} (or Σ_i e^{z_{t i}} in a batch) over all classes."""
     if not isinstance(node, sp.Sum) or len(node.limits) != 1:
@@ -169,7 +176,7 @@ class QuotientRule(Rule):
 
     def match(self, node: sp.Basic) -> bool:
         parts = derivative_parts(node)
-        return bool(parts) and self._split(parts[0]) is not None
+        return parts is not None and self._split(parts[0]) is not None
 
     @staticmethod
     def _split(expr: sp.Expr) -> tuple[sp.Expr, sp.Expr] | None:
@@ -177,7 +184,7 @@ class QuotientRule(Rule):
         return (numer, denom) if denom != 1 else None
 
     def rewrite(self, node: sp.Basic) -> sp.Basic:
-        expr, var = derivative_parts(node)  # type: ignore[misc]
+        expr, var = derivative_of(node)
         u, v = self._split(expr)  # type: ignore[misc]
         self.facts.update(u=u, v=v)
         return (D(u, var) * v - u * D(v, var)) / v ** 2
@@ -191,10 +198,10 @@ class SumRule(Rule):
 
     def match(self, node: sp.Basic) -> bool:
         parts = derivative_parts(node)
-        return bool(parts) and isinstance(parts[0], (sp.Sum, sp.Add))
+        return parts is not None and isinstance(parts[0], (sp.Sum, sp.Add))
 
     def rewrite(self, node: sp.Basic) -> sp.Basic:
-        expr, var = derivative_parts(node)  # type: ignore[misc]
+        expr, var = derivative_of(node)
         if isinstance(expr, sp.Add):
             return sp.Add(*(D(term, var) for term in expr.args))
         return sp.Sum(D(expr.function, var), *expr.limits)
@@ -232,10 +239,10 @@ class ExpRule(Rule):
 
     def match(self, node: sp.Basic) -> bool:
         parts = derivative_parts(node)
-        return bool(parts) and isinstance(parts[0], sp.exp)
+        return parts is not None and isinstance(parts[0], sp.exp)
 
     def rewrite(self, node: sp.Basic) -> sp.Basic:
-        expr, var = derivative_parts(node)  # type: ignore[misc]
+        expr, var = derivative_of(node)
         return expr * D(expr.args[0], var)
 
 
@@ -247,10 +254,10 @@ class LogRule(Rule):
 
     def match(self, node: sp.Basic) -> bool:
         parts = derivative_parts(node)
-        return bool(parts) and isinstance(parts[0], sp.log)
+        return parts is not None and isinstance(parts[0], sp.log)
 
     def rewrite(self, node: sp.Basic) -> sp.Basic:
-        expr, var = derivative_parts(node)  # type: ignore[misc]
+        expr, var = derivative_of(node)
         inner = expr.args[0]
         self.facts.update(u=inner)
         return sp.Mul(sp.Pow(inner, -1), D(inner, var))
@@ -264,11 +271,11 @@ class IndexDerivative(Rule):
 
     def match(self, node: sp.Basic) -> bool:
         parts = derivative_parts(node)
-        return (bool(parts) and isinstance(parts[0], sp.Indexed) and isinstance(parts[1], sp.Indexed)
+        return (parts is not None and isinstance(parts[0], sp.Indexed) and isinstance(parts[1], sp.Indexed)
                 and parts[0].base == parts[1].base and len(parts[0].indices) == len(parts[1].indices))
 
     def rewrite(self, node: sp.Basic) -> sp.Basic:
-        expr, var = derivative_parts(node)  # type: ignore[misc]
+        expr, var = derivative_of(node)
         return sp.Mul(*(sp.KroneckerDelta(a, b) for a, b in zip(expr.indices, var.indices)))
 
 
@@ -282,10 +289,10 @@ class ChainRule(Rule):
 
     def match(self, node: sp.Basic) -> bool:
         parts = derivative_parts(node)
-        return bool(parts) and parts[0] == mdl.L and parts[1].base not in (self.through, mdl.yhat)
+        return parts is not None and parts[0] == mdl.L and parts[1].base not in (self.through, mdl.yhat)
 
     def rewrite(self, node: sp.Basic) -> sp.Basic:
-        expr, var = derivative_parts(node)  # type: ignore[misc]
+        expr, var = derivative_of(node)
         entry = self.through[self.index]
         return mdl.class_sum(sp.Mul(D(expr, entry), D(entry, var), evaluate=False), self.index)
 
@@ -299,7 +306,8 @@ class Independent(Rule):
 
     def match(self, node: sp.Basic) -> bool:
         parts = derivative_parts(node)
-        return bool(parts) and isinstance(parts[1], sp.Indexed) and not depends_on(parts[0], parts[1], self.model)
+        return parts is not None and isinstance(parts[1], sp.Indexed) and \
+            not depends_on(parts[0], parts[1], self.model)
 
     def rewrite(self, node: sp.Basic) -> sp.Basic:
         return sp.S.Zero

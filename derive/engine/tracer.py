@@ -78,6 +78,7 @@ class Tracer:
             if (a.name, b.name) in case.distinct or (b.name, a.name) in case.distinct:
                 after = after.xreplace({delta: sp.S.Zero})
         self.case = case
+        assert self.part is not None, "begin() a part first"
         return self._record("case-split", after, "split", facts={"lhs": self.part.goal.xreplace(substitution)})
 
     def matrix_form(self, lhs: sp.Derivative, entry: tuple[sp.Expr, sp.Expr]) -> sp.Expr:
