@@ -190,7 +190,7 @@ def build(name: str, target: Target = Target()) -> Derivation:
         except RuleDoesNotApply as error:
             raise EngineError(f"internal error in plan {name}: {error}") from error
         verify_steps(model, tracer.steps)
-        _CACHE[key] = Derivation(name=name, title=info.title, summary=info.description, model=model,
+        _CACHE[key] = Derivation(name=name, title=info.title, model=model,
                                  notation=Notation(), parts=tracer.parts, steps=tracer.steps,
                                  result=tracer.current,
                                  result_lhs=tracer.steps[-1].facts.get("lhs", tracer.parts[-1].goal))

@@ -76,7 +76,6 @@ class Derivation:
 
     name: str
     title: str
-    summary: str
     model: "Model"
     notation: "Notation"
     parts: list[Part]
