@@ -96,10 +96,10 @@ def compile_expr(expr: sp.Basic) -> Compiled:
         return symbol
     if isinstance(expr, sp.Indexed):
         name = expr.base.label.name
-        idx = [compile_expr(a) for a in expr.indices]
+        index_of = [_compile_index(a) for a in expr.indices]
 
         def indexed(p: Point):  # type: ignore[no-untyped-def]
-            key = tuple(_int(f(p)) for f in idx)
+            key = tuple(f(p) for f in index_of)
             try:
                 v = p.arrays[name][key]
             except KeyError:
@@ -142,8 +142,8 @@ def compile_expr(expr: sp.Basic) -> Compiled:
         arg = compile_expr(expr.args[0])
         return lambda p: _log(arg(p))
     if isinstance(expr, sp.KroneckerDelta):
-        a, b = (compile_expr(x) for x in expr.args)
-        return lambda p: 1.0 if _int(a(p)) == _int(b(p)) else 0.0
+        a, b = (_compile_index(x) for x in expr.args)
+        return lambda p: 1.0 if a(p) == b(p) else 0.0
     if isinstance(expr, sp.Sum):
         return _compile_sum(expr)
     if isinstance(expr, sp.Piecewise):
@@ -161,6 +161,22 @@ def compile_expr(expr: sp.Basic) -> Compiled:
         inner = compile_expr(expr.args[0])
         return lambda p: _real(inner(p))
     raise EvaluationError(f"cannot evaluate {type(expr).__name__}")
+
+
+def _compile_index(expr: sp.Basic) -> Callable[[Point], int]:
+    """An index expression as an int-valued closure; plain symbols and integers take the fast path."""
+    if isinstance(expr, sp.Symbol):
+        def symbol(p: Point, s=expr) -> int:
+            try:
+                return p.ints[s]
+            except KeyError:
+                raise EvaluationError(f"no value for {s}") from None
+        return symbol
+    if isinstance(expr, sp.Integer):
+        value = int(expr)
+        return lambda p: value
+    general = compile_expr(expr)
+    return lambda p: _int(general(p))
 
 
 def _sum(values) -> "float | Dual":  # type: ignore[no-untyped-def]

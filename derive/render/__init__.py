@@ -49,12 +49,34 @@ def environment():  # type: ignore[no-untyped-def]
     return env
 
 
+class Printed:
+    """An expression printed on demand: a format needs only LaTeX or only Unicode text, and printing is costly."""
+
+    def __init__(self, view: "View", expr: sp.Expr) -> None:
+        self.view, self.expr = view, expr
+
+    @cached_property
+    def latex(self) -> str:
+        return self.view.latex(self.expr)
+
+    @cached_property
+    def text(self) -> str:
+        return self.view.text(self.expr)
+
+
 @dataclass
 class Line:
     number: int
-    latex: str
-    text: str
+    math: Printed
     step: Step
+
+    @property
+    def latex(self) -> str:
+        return self.math.latex
+
+    @property
+    def text(self) -> str:
+        return self.math.text
 
 
 @dataclass
@@ -62,20 +84,32 @@ class Group:
     """Consecutive steps of one part under one case: rendered as one chain of equalities."""
 
     case: Case | None
-    lhs_latex: str
-    lhs_text: str
-    start_latex: str | None = None
-    start_text: str | None = None
+    lhs: Printed
+    start: Printed | None = None
     lines: list[Line] = field(default_factory=list)
     merge: bool = False
+
+    @property
+    def lhs_latex(self) -> str:
+        return self.lhs.latex
+
+    @property
+    def lhs_text(self) -> str:
+        return self.lhs.text
+
+    @property
+    def start_latex(self) -> str | None:
+        return self.start.latex if self.start else None
+
+    @property
+    def start_text(self) -> str | None:
+        return self.start.text if self.start else None
 
 
 @dataclass
 class PartView:
     key: str
     title: str
-    goal_latex: str
-    goal_text: str
     groups: list[Group]
 
 
@@ -121,11 +155,11 @@ class View:
     def text(self, expr: sp.Expr) -> str:
         return self.text_printer.doprint(expr)
 
-    def both(self, expr: sp.Expr) -> dict[str, str]:
-        return {"latex": self.latex(expr), "text": self.text(expr)}
+    def both(self, expr: sp.Expr) -> Printed:
+        return Printed(self, expr)
 
     @cached_property
-    def names(self) -> dict[str, dict[str, str]]:
+    def names(self) -> dict[str, Printed]:
         """Expressions the prose mentions, printed in the notation."""
         from .. import model as mdl
 
@@ -148,8 +182,8 @@ class View:
             starts = not groups or step.rule == "case-split" or "lhs" in step.facts or step.case != groups[-1].case
             if starts:
                 groups.append(self._group(part, step))
-            groups[-1].lines.append(Line(counter, self.latex(step.after), self.text(step.after), step))
-        return PartView(part.key, part.title, self.latex(part.goal), self.text(part.goal), groups)
+            groups[-1].lines.append(Line(counter, Printed(self, step.after), step))
+        return PartView(part.key, part.title, groups)
 
     def _offset(self, key: str) -> int:
         keys = [p.key for p in self.derivation.parts]
@@ -157,10 +191,9 @@ class View:
 
     def _group(self, part, step: Step) -> Group:  # type: ignore[no-untyped-def]
         lhs = step.facts.get("lhs", part.goal)
-        group = Group(step.case, self.latex(lhs), self.text(lhs), merge=step.detail == "merge")
-        if "lhs" not in step.facts:  # a restart (case split, matrix form) begins at its own left-hand side
-            if step.before != lhs:
-                group.start_latex, group.start_text = self.latex(step.before), self.text(step.before)
+        group = Group(step.case, Printed(self, lhs), merge=step.detail == "merge")
+        if "lhs" not in step.facts and step.before != lhs:  # a restart begins at its own left-hand side
+            group.start = Printed(self, step.before)
         return group
 
     @property
