@@ -121,7 +121,8 @@ def plan_batch(tracer: Tracer, name: str) -> None:
     example = single_example_result(tracer.model)
     tracer.begin(part(name, "batch", D(mdl.L, z[mdl.s, k])))
     tracer.apply(Unfold(model=tracer.model, names=("L",)), detail="batch-loss")
-    differentiate_linear(tracer)
+    for rule in (ConstantFactor(model=tracer.model), SumRule()):  # the mean is linear: 1/N out, then the sum
+        tracer.apply(rule)
     per_example = Lemma(D(mdl.ell[mdl.t], z[mdl.s, k]),
                         sp.KroneckerDelta(mdl.t, mdl.s) * example, (mdl.t, mdl.s))
     tracer.rewrite("substitute", substitute_lemmas(tracer.current, (per_example,)),
@@ -141,11 +142,6 @@ def plan_linear_index(tracer: Tracer, name: str) -> None:
         tracer.apply(Unfold(model=tracer.model, names=("z",)), detail="linear")
         differentiate(tracer)
         tracer.matrix_form(D(mdl.L, mdl.MATRICES[variable.base.label.name]), position)
-
-
-def differentiate_linear(tracer: Tracer) -> None:
-    for rule in (ConstantFactor(model=tracer.model), SumRule()):
-        tracer.apply(rule)
 
 
 def single_example_result(model: Model, example: sp.Symbol | None = mdl.t) -> sp.Expr:

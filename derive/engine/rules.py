@@ -9,7 +9,7 @@ templates, keyed by the same id.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, ClassVar
+from typing import ClassVar
 
 import sympy as sp
 
@@ -456,7 +456,6 @@ class Substitute(Rule):
     id: ClassVar[str] = "substitute"
     lemmas: tuple[Lemma, ...] = ()
     excluded: dict[sp.Symbol, sp.Expr] = field(default_factory=dict)
-    rebuild: Callable[[sp.Expr, sp.Expr], sp.Expr] | None = None
 
     def _bind(self, lemma: Lemma, node: sp.Basic) -> dict[sp.Symbol, sp.Expr] | None:
         parts, pattern = derivative_parts(node), lemma.pattern

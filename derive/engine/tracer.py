@@ -6,7 +6,6 @@ verified by :func:`verify_steps` before a derivation is returned, and a step tha
 
 from __future__ import annotations
 
-from typing import Iterable
 
 import sympy as sp
 
@@ -51,10 +50,6 @@ class Tracer:
         if not count:
             raise RuleDoesNotApply(f"{rule.id} does not apply to {self.current}")
         return self._record(rule.id, after, detail, rule.facts, assumes)
-
-    def apply_all(self, rules: Iterable[Rule]) -> None:
-        for rule in rules:
-            self.apply(rule)
 
     def move(self, detail: str, rule: str = "algebra") -> sp.Expr:
         """An algebraic regrouping named by ``detail`` (see ``algebra.MOVES``)."""
