@@ -51,7 +51,7 @@ def test_help_does_not_import_sympy():
            "import sys; sys.stderr.write(str('sympy' in sys.modules))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.stderr.strip().endswith("False")
-    for args in (["--help"], ["show", "--help"], ["list"]):
+    for args in (["--help"], ["show", "--help"], ["check", "--help"], ["embed", "--help"], ["list"]):
         check = subprocess.run([sys.executable, "-X", "importtime", "-m", "derive", *args],
                                capture_output=True, text=True)
         assert check.returncode == 0 and " sympy\n" not in check.stderr
