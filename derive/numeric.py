@@ -88,12 +88,7 @@ def compile_expr(expr: sp.Basic) -> Compiled:
         value = float(expr)
         return lambda p: value
     if isinstance(expr, sp.Symbol):
-        def symbol(p: Point, s=expr) -> float:
-            try:
-                return p.ints[s]
-            except KeyError:
-                raise EvaluationError(f"no value for {s}") from None
-        return symbol
+        return _compile_index(expr)
     if isinstance(expr, sp.Indexed):
         name = expr.base.label.name
         index_of = [_compile_index(a) for a in expr.indices]
