@@ -143,7 +143,7 @@ class Model:
             return expr
         return expr.func(*(self._expand(arg, keep, build) for arg in expr.args))
 
-    def definitions(self) -> dict[str, tuple[tuple[sp.Symbol, ...], sp.Expr]]:  # noqa: D401
+    def definitions(self) -> dict[str, tuple[tuple[sp.Symbol, ...], sp.Expr]]:
         """Definitions a re-checker substitutes after ``doit()``: name -> (indices, expression)."""
         if not self.probs_defined:
             return {}

@@ -6,7 +6,6 @@ verified by :func:`verify_steps` before a derivation is returned, and a step tha
 
 from __future__ import annotations
 
-
 import sympy as sp
 
 from ..record import Case, Part, Step

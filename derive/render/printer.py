@@ -31,6 +31,9 @@ class NotationMixin:
         used = {s.name for s in mdl.INDEX_SYMBOLS if s != mdl.c}
         self.index_names = {s: s.name for s in mdl.INDEX_SYMBOLS}
         self.index_names[mdl.c] = self.label_name
+        weights, inputs, bias = notation.linear_names[1:]
+        self.quantity_names = {"yhat": notation.probs_symbol, "y": notation.labels, "z": notation.logits,
+                               "ell": notation.loss, "W": weights, "x": inputs, "b": bias}
         if self.label_name in used:
             spare = next(x for x in SPARE_INDEX_NAMES if x not in used)
             self.index_names[sp.Symbol(self.label_name, integer=True)] = spare
@@ -42,23 +45,16 @@ class NotationMixin:
     def index_text(self, indices: tuple[sp.Expr, ...]) -> str:
         return "".join(self.index_names.get(i, str(i)) if isinstance(i, sp.Symbol) else str(i) for i in indices)
 
-    def matrix_name(self, name: str) -> str:
-        names = {"yhat": self.notation.probs_symbol, "y": self.notation.labels, "z": self.notation.logits}
-        names.update(zip(("W", "x", "b"), self.notation.linear_names[1:]))
-        return names.get(name, name)
-
-    def indexed_name(self, base: sp.IndexedBase) -> str:
-        names = {mdl.z: self.notation.logits, mdl.y: self.notation.labels, mdl.yhat: self.notation.probs_symbol,
-                 mdl.ell: self.notation.loss}
-        names.update(zip((mdl.W, mdl.x, mdl.b), self.notation.linear_names[1:]))
-        return names.get(base, base.label.name)
+    def quantity_name(self, name: str) -> str:
+        """The user's symbol for a canonical quantity (yhat, y, z, W, ...), whole or indexed."""
+        return self.quantity_names.get(name, name)
 
     @staticmethod
     def matrix_terms(expr: sp.MatAdd) -> list[tuple[bool, sp.Expr]]:
         """(negative, term) pairs of a matrix sum, positive terms first."""
         out = []
         for term in expr.args:
-            coeff, rest = (term.args[0], sp.MatMul(*term.args[1:])) if isinstance(term, sp.MatMul) and \
+            coeff, rest = (term.args[0], sp.MatMul(*term.args[1:], evaluate=False)) if isinstance(term, sp.MatMul) and \
                 term.args[0].is_Number else (sp.S.One, term)
             out.append((bool(coeff < 0), rest if abs(coeff) == 1 else term))
         return sorted(out, key=lambda pair: pair[0])
@@ -158,12 +154,12 @@ class MathLatexPrinter(NotationMixin, LatexPrinter):
         base = expr.base
         if base == mdl.yhat and self.probs_function:
             return f"{self.probs_function}({self.notation.logits})_{{{sub}}}"
-        return f"{self.indexed_name(base)}_{{{sub}}}"
+        return f"{self.quantity_name(base.label.name)}_{{{sub}}}"
 
     def _print_MatrixSymbol(self, expr: sp.MatrixSymbol, style: str = "plain") -> str:
         if expr.name == "yhat" and self.probs_function:
             return f"{self.probs_function}({self.notation.logits})"
-        return self.matrix_name(expr.name)
+        return self.quantity_name(expr.name)
 
     def _print_Transpose(self, expr: sp.Transpose) -> str:
         inner = self._print(expr.arg)
@@ -268,13 +264,13 @@ class MathTextPrinter(NotationMixin, StrPrinter):
 
     def _print_Indexed(self, expr: sp.Indexed) -> str:
         sub = self.index_text(expr.indices)
-        base = self._sym(self.indexed_name(expr.base))
+        base = self._sym(self.quantity_name(expr.base.label.name))
         if expr.base == mdl.yhat and self.notation.probs_is_function:
             return f"{base}({self._sym(self.notation.logits)})_{sub}"
         return f"{base}_{sub}"
 
     def _print_MatrixSymbol(self, expr: sp.MatrixSymbol) -> str:
-        return self._sym(self.matrix_name(expr.name))
+        return self._sym(self.quantity_name(expr.name))
 
     def _print_Transpose(self, expr: sp.Transpose) -> str:
         inner = self._print(expr.arg)
