@@ -62,4 +62,4 @@ def derivation(name: str, method: str = "index", **notation: str) -> DerivationR
     chosen = notation_from(notation)
     from .plans import build
 
-    return DerivationResult(build(name, chosen.target), chosen)
+    return DerivationResult(build(name, chosen.target, method), chosen)

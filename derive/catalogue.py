@@ -14,7 +14,14 @@ class Entry:
     title: str
     description: str
     parts: tuple[tuple[str, str], ...]
-    methods: tuple[str, ...] = ("index",)
+    other_methods: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()  # routes besides "index"
+
+    @property
+    def methods(self) -> tuple[str, ...]:
+        return ("index",) + tuple(method for method, _ in self.other_methods)
+
+    def parts_of(self, method: str = "index") -> tuple[tuple[str, str], ...]:
+        return self.parts if method == "index" else dict(self.other_methods)[method]
 
 
 CATALOGUE: dict[str, Entry] = {e.name: e for e in (
@@ -36,7 +43,9 @@ CATALOGUE: dict[str, Entry] = {e.name: e for e in (
           (("batch", "The batch mean"),)),
     Entry("linear-softmax-cross-entropy", "The gradient of a linear layer under softmax and cross-entropy",
           "o = Wx + b: dL/dW = (p - y) x^T, dL/db = p - y, shapes shown",
-          (("bias", "The bias"), ("weights", "The weights"))),
+          (("bias", "The bias"), ("weights", "The weights")),
+          (("differentials", (("differential", "The differential of the loss"), ("bias", "The bias"),
+                              ("weights", "The weights"))),)),
 )}
 
 

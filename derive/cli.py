@@ -54,7 +54,8 @@ def build_parser() -> Parser:
 def cmd_list(_: argparse.Namespace) -> int:
     width = max(len(name) for name in CATALOGUE)
     for name, info in CATALOGUE.items():
-        parts = ", ".join(key for key, _ in info.parts)
+        routes = [(method, ", ".join(key for key, _ in info.parts_of(method))) for method in info.methods]
+        parts = "; ".join(keys if method == "index" else f"{method}: {keys}" for method, keys in routes)
         print(f"{name:<{width}}  {info.description}  [parts: {parts}]")
     return 0
 

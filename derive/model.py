@@ -33,6 +33,9 @@ W, x, b = sp.IndexedBase("W"), sp.IndexedBase("x"), sp.IndexedBase("b")   # a li
 M = sp.Symbol("m", integer=True, positive=True)   # input size of the linear layer
 l, r = sp.symbols("l r", integer=True)  # noqa: E741  input indices: free (W_kl) and summed
 
+dW, db = sp.IndexedBase("dW"), sp.IndexedBase("db")  # a direction in parameter space (differentials)
+epsilon = sp.Symbol("epsilon")                     # the step along that direction
+
 INDEX_SYMBOLS = (i, j, k, m, t, s, c, h, l, r)
 SIZE_SYMBOLS = (n, N, M)
 
@@ -74,6 +77,24 @@ def linear_logits(index: sp.Expr) -> sp.Expr:
 def softmax(index: sp.Expr, example: sp.Expr | None = None) -> sp.Expr:
     """softmax(z)_index = e^{z_index} / Σ_i e^{z_i}."""
     return sp.exp(logits_at(index, example)) / partition_sum(example, avoid=(index,))
+
+
+class TotalDifferential(sp.Expr):
+    """dF, the total differential of a scalar F with respect to the layer's parameters W and b.
+
+    In base quantities it is the directional derivative d/dε F(W + ε dW, b + ε db) at ε = 0, which plain
+    SymPy evaluates (``Subs`` of a ``Derivative`` by a Symbol) and which equals Σ ∂F/∂W_ac dW_ac + Σ ∂F/∂b_a db_a.
+    """
+
+    is_commutative = True
+
+
+def directional(expr: sp.Expr) -> sp.Subs:
+    """d/dε expr(W + ε dW, b + ε db) at ε = 0 (``expr`` in base quantities)."""
+    directions = {W: dW, b: db}
+    moved = expr.replace(lambda e: isinstance(e, sp.Indexed) and e.base in directions,
+                         lambda e: e + epsilon * directions[e.base][e.indices])
+    return sp.Subs(sp.Derivative(moved, epsilon), epsilon, 0)
 
 
 @dataclass(frozen=True)
@@ -133,6 +154,8 @@ class Model:
                                 keep, build)
         if isinstance(expr, sp.Indexed) and expr.base == z and self.linear and "z" not in keep:
             return linear_logits(expr.indices[0])
+        if isinstance(expr, TotalDifferential):
+            return directional(self._expand(expr.args[0], keep, build))
         if isinstance(expr, sp.Derivative):
             var = expr.variables[0]
             name = var.base.label.name if isinstance(var, sp.Indexed) else ""
@@ -173,129 +196,3 @@ def mistaken_softmax(mistake: str) -> Callable[..., sp.Expr]:
         others = sp.Sum((1 - sp.KroneckerDelta(dummy, index)) * sp.exp(logits_at(dummy, example)), (dummy, 1, n))
         return numerator / (numerator + Frozen(others))
     return build
-
-
-# -- matrix forms -------------------------------------------------------------------------------------------
-# Whole vectors and matrices, for the step that writes an index result as (p - y) x^T. Vectors are columns.
-MATRICES = {"yhat": sp.MatrixSymbol("yhat", n, 1), "y": sp.MatrixSymbol("y", n, 1), "z": sp.MatrixSymbol("z", n, 1),
-            "x": sp.MatrixSymbol("x", M, 1), "b": sp.MatrixSymbol("b", n, 1), "W": sp.MatrixSymbol("W", n, M)}
-
-
-class ShapeMismatch(ValueError):
-    """A product or sum of matrices whose shapes do not fit."""
-
-
-def shape_of(expr: sp.Basic) -> tuple[sp.Expr, sp.Expr]:
-    """The shape of a matrix expression, checked factor by factor (SymPy lets n×1 times m×1 through)."""
-    if isinstance(expr, sp.MatrixSymbol):
-        return expr.shape
-    if isinstance(expr, sp.DiagMatrix):
-        rows, cols = shape_of(expr.args[0])
-        if cols != 1:
-            raise ShapeMismatch(f"diag of a {_shape_text((rows, cols))} matrix")
-        return rows, rows
-    if isinstance(expr, sp.Derivative) and isinstance(expr.variables[0], sp.MatrixSymbol):
-        if isinstance(expr.expr, sp.MatrixExpr):  # a Jacobian: rows of f by rows of v
-            return shape_of(expr.expr)[0], expr.variables[0].shape[0]
-        return expr.variables[0].shape
-    if not isinstance(expr, sp.MatrixExpr):
-        return sp.Integer(1), sp.Integer(1)
-    if isinstance(expr, sp.Transpose):
-        rows, cols = shape_of(expr.arg)
-        return cols, rows
-    if isinstance(expr, sp.MatAdd):
-        shapes = {shape_of(a) for a in expr.args if isinstance(a, sp.MatrixExpr)}
-        if len(shapes) != 1:
-            raise ShapeMismatch("cannot add matrices of shapes " + " and ".join(_shape_text(s) for s in shapes))
-        return shapes.pop()
-    if isinstance(expr, sp.MatMul):
-        factors = [a for a in expr.args if isinstance(a, sp.MatrixExpr)]
-        rows, cols = shape_of(factors[0])
-        for factor in factors[1:]:
-            f_rows, f_cols = shape_of(factor)
-            if cols != f_rows:
-                raise ShapeMismatch(f"cannot multiply {_shape_text((rows, cols))} by {_shape_text((f_rows, f_cols))}")
-            cols = f_cols
-        return rows, cols
-    raise ShapeMismatch(f"no shape for {type(expr).__name__}")
-
-
-def _shape_text(shape: tuple[sp.Expr, sp.Expr]) -> str:
-    return f"{shape[0]}×{shape[1]}"
-
-
-def derivative_entry(expr: sp.Derivative, row: sp.Expr, col: sp.Expr) -> sp.Expr:
-    """Entry (row, col) of ∂F/∂V: ∂F/∂V_{row col} for a scalar F; the Jacobian ∂f_row/∂v_col for vectors."""
-    inner, var = expr.expr, expr.variables[0]
-    if isinstance(inner, sp.MatrixExpr):
-        return D(matrix_entry(inner, row, sp.Integer(1)), matrix_entry(var, col, sp.Integer(1)))
-    return D(inner, matrix_entry(var, row, col))
-
-
-def matrix_entry(expr: sp.Basic, row: sp.Expr, col: sp.Expr) -> sp.Expr:
-    """Entry (row, col), 1-based, of a matrix expression, in index notation: ((p - y) x^T)_{kl} = (p_k - y_k) x_l."""
-    if isinstance(expr, sp.DiagMatrix):
-        return sp.KroneckerDelta(row, col) * matrix_entry(expr.args[0], row, sp.Integer(1))
-    if isinstance(expr, sp.MatrixSymbol):
-        base = sp.IndexedBase(expr.name)
-        rows, cols = expr.shape
-        if cols == 1:
-            return base[row]
-        if rows == 1:
-            return base[col]
-        return base[row, col]
-    if isinstance(expr, sp.Transpose):
-        return matrix_entry(expr.arg, col, row)
-    if isinstance(expr, sp.MatAdd):
-        return sp.Add(*(matrix_entry(a, row, col) for a in expr.args))
-    if isinstance(expr, sp.MatMul):
-        shape_of(expr)
-        scalars = [a for a in expr.args if not isinstance(a, sp.MatrixExpr)]
-        factors = [a for a in expr.args if isinstance(a, sp.MatrixExpr)]
-        value = matrix_entry(factors[0], row, sp.Integer(1)) if len(factors) == 1 else None
-        if len(factors) == 2:
-            inner = shape_of(factors[0])[1]
-            if inner != 1:
-                dummy = sp.Symbol("u", integer=True)
-                value = sp.Sum(matrix_entry(factors[0], row, dummy) * matrix_entry(factors[1], dummy, col),
-                               (dummy, 1, inner))
-            else:
-                value = matrix_entry(factors[0], row, 1) * matrix_entry(factors[1], 1, col)
-        if value is None:
-            raise ShapeMismatch("products of more than two matrices are not read")
-        return sp.Mul(*scalars) * value
-    raise ShapeMismatch(f"not a matrix expression: {type(expr).__name__}")
-
-
-def matrix_form(entry: sp.Expr, row: sp.Symbol, col: sp.Expr) -> sp.Expr:
-    """The matrix whose (row, col) entry is ``entry``: (ŷ_k − y_k) x_l -> (ŷ − y) xᵀ; ŷ_j δ_jk − ŷ_j ŷ_k ->
-    diag(ŷ) − ŷ ŷᵀ. Entries indexed by ``row`` become column vectors, by ``col`` transposed row vectors.
-    Built with evaluate=False: SymPy's matrix arithmetic sets up its dispatch tables on first use (0.1 s)."""
-    if isinstance(entry, sp.Add):
-        return sp.MatAdd(*(matrix_form(term, row, col) for term in entry.args), evaluate=False)
-    factors = list(sp.Mul.make_args(entry))
-    diagonal = sp.KroneckerDelta(row, col) in factors
-    if diagonal:
-        factors.remove(sp.KroneckerDelta(row, col))
-    scalars = [f for f in factors if row not in f.free_symbols and col not in f.free_symbols]
-    columns = [f for f in factors if row in f.free_symbols]
-    rows = [f for f in factors if col in f.free_symbols and row not in f.free_symbols]
-    if len(columns) != 1 or len(rows) > 1:
-        raise ShapeMismatch(f"cannot write {entry} as a matrix")
-    column = columns[0]
-    if isinstance(column, sp.Add):
-        vector = matrix_form(column, row, sp.Integer(1))
-    elif isinstance(column, sp.Indexed) and column.indices == (row,) and column.base.label.name in MATRICES:
-        vector = MATRICES[column.base.label.name]
-    else:
-        raise ShapeMismatch(f"cannot write {column} as a vector")
-    parts: list[sp.Expr] = [sp.DiagMatrix(vector) if diagonal else vector]
-    if rows:
-        (row_factor,) = rows
-        if not (isinstance(row_factor, sp.Indexed) and row_factor.indices == (col,)):
-            raise ShapeMismatch(f"cannot write {row_factor} as a row vector")
-        parts.append(sp.Transpose(MATRICES[row_factor.base.label.name]))
-    scalar = sp.Mul(*scalars)
-    if scalar == 1 and len(parts) == 1:
-        return parts[0]
-    return sp.MatMul(*([scalar] if scalar != 1 else []), *parts, evaluate=False)

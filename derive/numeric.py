@@ -152,6 +152,8 @@ def compile_expr(expr: sp.Basic) -> Compiled:
         return piecewise
     if isinstance(expr, sp.Derivative):
         return _compile_derivative(expr)
+    if isinstance(expr, sp.Subs):
+        return _compile_directional(expr)
     if isinstance(expr, Frozen):
         inner = compile_expr(expr.args[0])
         return lambda p: _real(inner(p))
@@ -222,6 +224,28 @@ def _compile_derivative(expr: sp.Derivative) -> Compiled:
             p.seed = None
         return value.d if isinstance(value, Dual) else 0.0
     return derivative
+
+
+def _compile_directional(expr: sp.Subs) -> Compiled:
+    """Subs(Derivative(f(ε), ε), ε, a): the derivative along a scalar parameter, as a total differential is
+    written (f(W + ε dW) at ε = 0): the parameter becomes the dual number a + ε."""
+    derivative, variables, values = expr.args
+    if not (isinstance(derivative, sp.Derivative) and len(variables) == 1 and derivative.variables == variables
+            and isinstance(variables[0], sp.Symbol) and values[0].is_Number):
+        raise EvaluationError("only Subs(Derivative(f, e), e, number) is evaluated")
+    var, at = variables[0], float(values[0])
+    inner = compile_expr(derivative.expr)
+
+    def directional(p: Point) -> float:
+        if p.seed is not None or var in p.ints:
+            raise EvaluationError("nested derivatives are not evaluated")
+        p.ints[var] = Dual(at, 1.0)  # type: ignore[assignment]
+        try:
+            value = inner(p)
+        finally:
+            del p.ints[var]
+        return value.d if isinstance(value, Dual) else 0.0
+    return directional
 
 
 def compile_condition(cond: sp.Basic) -> Callable[[Point], bool]:

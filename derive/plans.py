@@ -10,15 +10,18 @@ from typing import Callable
 
 import sympy as sp
 
-from . import model as mdl
+from . import matrices as mtx, model as mdl
 from .catalogue import entry
 from .record import Case, Derivation, Part
 from .engine.rules import (ChainRule, ConstantFactor, ExpRule, Fold, Independent, IndexDerivative, KroneckerSum,
                            Lemma, LogRule, MergeSum, OneHot, QuotientRule, Rule, RuleDoesNotApply, SplitSum,
                            SumRule, Unfold, fold_softmax, rewrite_everywhere, substitute_lemmas)
+from .engine.differentials import (DifferentialConstant, DifferentialLog, DifferentialSum, FrobeniusLinear,
+                                   FrobeniusMove, MatrixOneHot, SubstituteMatrix, UnfoldMatrix, read_off)
 from .engine.tracer import Tracer, verify_steps
+from .matrices import MatrixDifferential, product
 from .errors import EngineError
-from .model import D, Model, j, k, yhat, z
+from .model import D, TotalDifferential, Model, j, k, yhat, z
 from .notation import Notation, Target
 
 
@@ -37,8 +40,8 @@ def differentiate(tracer: Tracer) -> None:
         raise EngineError(f"internal error: no rule evaluates the derivatives in {tracer.current}")
 
 
-def part(name: str, key: str, goal: sp.Expr) -> Part:
-    return Part(key, dict(entry(name).parts)[key], goal)
+def part(name: str, key: str, goal: sp.Expr, method: str = "index") -> Part:
+    return Part(key, dict(entry(name).parts_of(method))[key], goal)
 
 
 # -- parts ----------------------------------------------------------------------------------------------------
@@ -58,7 +61,7 @@ def jacobian(tracer: Tracer, name: str) -> Lemma:
     tracer.current = sp.Piecewise((equal, sp.Eq(j, k)), (distinct, True))
     merged = tracer.rewrite("case-split", sp.factor_terms(fold_softmax(general)), detail="merge")
     tracer.move("distribute")
-    tracer.matrix_form(D(mdl.MATRICES["yhat"], mdl.MATRICES["z"]), (j, k))
+    tracer.matrix_form(D(mtx.MATRICES["yhat"], mtx.MATRICES["z"]), (j, k))
     return Lemma(D(yhat[j], z[k]), merged, (j, k), equal=equal, distinct=distinct)
 
 
@@ -134,14 +137,48 @@ def plan_linear_index(tracer: Tracer, name: str) -> None:
     """o = Wx + b: the chain rule through the logits, the per-logit result, δ for the layer, then the
     matrix forms p − y and (p − y) xᵀ, whose shapes are those of b and W."""
     logits = Lemma(D(mdl.L, z[k]), single_example_result(tracer.model, example=None), (k,))
+    labelled = tracer.model.label_index is not None  # ŷ_k − 1[k = c]: a row at a time, w_k = W_{k,:}
     for key, position, variable in (("bias", (k, sp.Integer(1)), mdl.b[k]), ("weights", (k, mdl.l), mdl.W[k, mdl.l])):
         tracer.begin(part(name, key, D(mdl.L, variable)))
         tracer.apply(ChainRule(through=z, index=j), detail="linear")
         tracer.rewrite("substitute", substitute_lemmas(tracer.current, (logits,)), detail="logits",
-                       assumes=_assumes(tracer.model))
+                       assumes=_assumes(tracer.model), facts={"value": logits.general.xreplace({k: j})})
         tracer.apply(Unfold(model=tracer.model, names=("z",)), detail="linear")
         differentiate(tracer)
-        tracer.matrix_form(D(mdl.L, mdl.MATRICES[variable.base.label.name]), position)
+        whole = mtx.MATRICES[variable.base.label.name]
+        if not labelled:
+            tracer.matrix_form(D(mdl.L, whole), position)
+        elif key == "weights":
+            tracer.matrix_form(D(mdl.L, mtx.RowOf(whole, k)), position)
+
+
+def plan_linear_differentials(tracer: Tracer, name: str) -> None:
+    """o = Wx + b by differentials: dL = −y : d log ŷ, the Jacobian as dŷ = (diag(ŷ) − ŷŷᵀ) dz, the Frobenius
+    product moved onto dW and db, then the gradients read off dL = G_W : dW + G_b : db."""
+    jacobian_matrix = build("softmax-jacobian").result
+    tracer.begin(part(name, "differential", TotalDifferential(mdl.L), "differentials"))
+    tracer.apply(UnfoldMatrix(), detail="loss-frobenius")
+    tracer.apply(DifferentialConstant(), detail="constant")
+    tracer.apply(DifferentialLog(), detail="differential")
+    dz = MatrixDifferential(mtx.MATRICES["z"])
+    tracer.apply(SubstituteMatrix(lhs=MatrixDifferential(mtx.MATRICES["yhat"]), rhs=product(jacobian_matrix, dz)),
+                 detail="jacobian")
+    tracer.move("cancel-inverse")
+    tracer.apply(FrobeniusMove(), detail="move")
+    tracer.move("transpose")
+    tracer.apply(UnfoldMatrix(names=(mtx.MATRICES["z"],)), detail="linear-matrix")
+    tracer.apply(DifferentialSum(), detail="sum")
+    tracer.apply(DifferentialConstant(), detail="constant")
+    tracer.apply(FrobeniusLinear(), detail="linear")
+    tracer.apply(FrobeniusMove(), detail="move")
+    total = tracer.current
+    for key, entry_at in (("bias", (k, sp.Integer(1))), ("weights", (k, mdl.l))):
+        variable = mtx.MATRICES[{"bias": "b", "weights": "W"}[key]]
+        tracer.begin(part(name, key, D(mdl.L, variable), "differentials"), entry=entry_at)
+        tracer.rewrite("read-off", read_off(total, variable), facts={"differential": total})
+        tracer.move("expand-product")
+        if tracer.model.target.assumption:
+            tracer.apply(MatrixOneHot(), detail="matrix", assumes=_assumes(tracer.model))
 
 
 def single_example_result(model: Model, example: sp.Symbol | None = mdl.t) -> sp.Expr:
@@ -157,28 +194,38 @@ def _assumes(model: Model) -> tuple[str, ...]:
     return (model.target.assumption,) if model.target.assumption else ()
 
 
-PLANS: dict[str, tuple[Callable[[Tracer, str], None], Callable[[Target], Model]]] = {
-    "softmax-jacobian": (plan_softmax_jacobian, lambda t: Model(target=t)),
-    "cross-entropy": (plan_cross_entropy, lambda t: Model(target=t, probs_defined=False)),
-    "softmax-cross-entropy": (plan_softmax_cross_entropy,
-                              lambda t: Model(target=Target("one-hot", t.name) if t.kind == "class" else t)),
-    "log-softmax-cross-entropy": (plan_log_softmax,
-                                  lambda t: Model(target=Target("class", t.name if t.kind == "class" else "c"))),
-    "batch-cross-entropy": (plan_batch, lambda t: Model(target=t, batch=True)),
-    "linear-softmax-cross-entropy": (plan_linear_index,  # a class label is a one-hot y here: (p - y) x^T
-                                     lambda t: Model(target=Target("one-hot") if t.kind == "class" else t,
-                                                     linear=True)),
+def _linear_model(target: Target) -> Model:
+    """A class label c is a one-hot y with y_c = 1: (ŷ_k − 1[k = c]) xᵀ for row k."""
+    return Model(target=Target("one-hot", target.name) if target.kind == "class" else target, linear=True)
+
+
+def _linear_vector_model(target: Target) -> Model:
+    """Differentials work with whole vectors: a class label is the one-hot vector y."""
+    return Model(target=Target("one-hot") if target.kind == "class" else target, linear=True)
+
+
+PLANS: dict[tuple[str, str], tuple[Callable[[Tracer, str], None], Callable[[Target], Model]]] = {
+    ("softmax-jacobian", "index"): (plan_softmax_jacobian, lambda t: Model(target=t)),
+    ("cross-entropy", "index"): (plan_cross_entropy, lambda t: Model(target=t, probs_defined=False)),
+    ("softmax-cross-entropy", "index"): (plan_softmax_cross_entropy,
+                                         lambda t: Model(target=Target("one-hot", t.name) if t.kind == "class" else t)),
+    ("log-softmax-cross-entropy", "index"): (plan_log_softmax,
+                                             lambda t: Model(target=Target("class", t.name if t.kind == "class"
+                                                                           else "c"))),
+    ("batch-cross-entropy", "index"): (plan_batch, lambda t: Model(target=t, batch=True)),
+    ("linear-softmax-cross-entropy", "index"): (plan_linear_index, _linear_model),
+    ("linear-softmax-cross-entropy", "differentials"): (plan_linear_differentials, _linear_vector_model),
 }
 
-_CACHE: dict[tuple[str, Target], Derivation] = {}
+_CACHE: dict[tuple[str, str, Target], Derivation] = {}
 
 
-def build(name: str, target: Target = Target()) -> Derivation:
+def build(name: str, target: Target = Target(), method: str = "index") -> Derivation:
     """Build and verify a catalogue derivation (cached per process: notation only changes the printing)."""
-    key = (name, target)
+    key = (name, method, target)
     if key not in _CACHE:
         info = entry(name)
-        plan, make_model = PLANS[name]
+        plan, make_model = PLANS[(name, method)]
         model = make_model(target)
         tracer = Tracer(model)
         try:
@@ -189,5 +236,6 @@ def build(name: str, target: Target = Target()) -> Derivation:
         _CACHE[key] = Derivation(name=name, title=info.title, model=model,
                                  notation=Notation(), parts=tracer.parts, steps=tracer.steps,
                                  result=tracer.current,
-                                 result_lhs=tracer.steps[-1].facts.get("lhs", tracer.parts[-1].goal))
+                                 result_lhs=tracer.steps[-1].facts.get("lhs", tracer.parts[-1].goal),
+                                 method=method)
     return _CACHE[key]

@@ -82,6 +82,7 @@ class Derivation:
     steps: list[Step]
     result: "sp.Expr"
     result_lhs: "sp.Expr"
+    method: str = "index"
 
     def steps_of(self, part: str) -> list[Step]:
         return [s for s in self.steps if s.part == part]

@@ -133,7 +133,8 @@ def sample_points(model: "mdl.Model", free: set[sp.Symbol], case: Case | None,
 def _point(model: "mdl.Model", ints: dict[sp.Symbol, int], size: int, batch: int,
            assumes: Sequence[str], hot: int | None, rng: random.Random) -> tuple[Point, list[float]]:
     rows = range(1, batch + 1)
-    arrays: dict[str, dict[tuple[int, ...], float]] = {"z": {}, "y": {}, "yhat": {}, "W": {}, "x": {}, "b": {}}
+    arrays: dict[str, dict[tuple[int, ...], float]] = {name: {} for name in ("z", "y", "yhat", "W", "x", "b",
+                                                                            "dW", "db")}
     labels: list[float] = []
     width = ints[mdl.M]
     if model.linear:
@@ -144,8 +145,10 @@ def _point(model: "mdl.Model", ints: dict[sp.Symbol, int], size: int, batch: int
         if model.linear:
             for cls in range(1, size + 1):
                 arrays["b"][(cls,)] = rng.uniform(-1.0, 1.0)
+                arrays["db"][(cls,)] = rng.uniform(-1.0, 1.0)  # a direction, for differentials
                 for col in range(1, width + 1):
                     arrays["W"][(cls, col)] = rng.uniform(-1.0, 1.0)
+                    arrays["dW"][(cls, col)] = rng.uniform(-1.0, 1.0)
                 logits[cls - 1] = arrays["b"][(cls,)] + sum(arrays["W"][(cls, col)] * arrays["x"][(col,)]
                                                              for col in range(1, width + 1))
         row_hot = hot if row == 1 or hot is None else rng.randint(1, size)

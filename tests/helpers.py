@@ -12,6 +12,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 NAMES = ["softmax-jacobian", "cross-entropy", "softmax-cross-entropy", "log-softmax-cross-entropy",
          "batch-cross-entropy", "linear-softmax-cross-entropy"]
+# Every (name, method) the catalogue can show: the linear layer also goes by differentials.
+ROUTES = [(name, "index") for name in NAMES] + [("linear-softmax-cross-entropy", "differentials")]
 
 
 def require_tool(available: bool, what: str) -> None:

@@ -10,7 +10,7 @@ import random
 import pytest
 import sympy
 
-from helpers import NAMES, run_cli
+from helpers import ROUTES, run_cli
 
 from sympy.functions.elementary.piecewise import ExprCondPair
 
@@ -21,8 +21,8 @@ def load(text: str) -> sympy.Expr:
     return eval(text, dict(NAMESPACE))  # our own certificate, not user input
 
 
-def certificate(name: str, *notation: str) -> dict:
-    args = ["show", name, "--format", "json"] + [f"--notation={n}" for n in notation]
+def certificate(name: str, *notation: str, method: str = "index") -> dict:
+    args = ["show", name, "--format", "json", "--method", method] + [f"--notation={n}" for n in notation]
     done = run_cli(*args)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
@@ -50,7 +50,15 @@ def points(cert: dict, step: dict, sizes=(2, 3), per_size: int = 6):
 def value(cert: dict, expr: sympy.Expr, n: int, assign: dict, arrays: dict) -> float:
     sizes = {s: {"n": n, "N": 2, "m": n + 1}[s.name] for s in expr.atoms(sympy.Symbol)
              if s.is_positive and s.name in ("n", "N", "m")}
-    expr = expr.xreplace(sizes).doit()  # sums over concrete ranges expand; no bound index is left
+    expr = expr.xreplace(sizes)
+    if all(isinstance(v, sympy.Symbol) for d in expr.atoms(sympy.Derivative) for v in d.variables):
+        # A directional derivative d/dε (differentials): expand the sums, put in every value, then let SymPy
+        # differentiate in ε alone. (Not with derivatives by entries: SymPy's Sum treats the variable's
+        # index as bound and would pull such a derivative out of the sum.)
+        expr = expr.replace(lambda e: isinstance(e, sympy.Sum), lambda e: e.doit(deep=False))
+        expr = expr.xreplace({e: arrays[e.base.label.name][tuple(int(i) for i in e.indices)]
+                              for e in expr.atoms(sympy.Indexed) if not e.free_symbols - e.base.free_symbols})
+    expr = expr.doit()  # sums over concrete ranges expand; no bound index is left
     expr = expr.xreplace({s: assign[s.name] for s in expr.atoms(sympy.Symbol) if s.name in assign}).doit()
     for name, definition in cert["definitions"].items():
         body = load(definition["sympy"])
@@ -69,19 +77,20 @@ def value(cert: dict, expr: sympy.Expr, n: int, assign: dict, arrays: dict) -> f
     return float(expr.xreplace(table).evalf(20))
 
 
-@pytest.mark.parametrize("name", NAMES)
-def test_every_step_rechecks_with_plain_sympy(name):
-    cert = certificate(name)
+@pytest.mark.parametrize("name, method", ROUTES)
+def test_every_step_rechecks_with_plain_sympy(name, method):
+    cert = certificate(name, method=method)
     assert cert["steps"]
     for number, step in enumerate(cert["steps"], 1):
         assert step["verified"] is True
         before, after = load(step["before"]["sympy"]), load(step["after"]["sympy"])
         # plain SymPy expands every sum: keep the largest cases small (a linear layer at n = 2 has m = 3 inputs)
-        sizes, per_size = {"batch-cross-entropy": ((3,), 6), "linear-softmax-cross-entropy": ((2,), 4)}.get(
-            name, ((2, 3), 6))
+        # (differentials: every step is a whole-loss directional derivative, two points each)
+        sizes, per_size = {"batch-cross-entropy": ((3,), 6), "linear-softmax-cross-entropy": ((2,), 4),
+                           "differentials": ((2,), 2)}.get(method if method != "index" else name, ((2, 3), 6))
         for n, assign, rng in points(cert, step, sizes=sizes, per_size=per_size):
             rows = (1, 2) if cert["symbols"]["batch"] else (None,)
-            z, y, p, w, x, b = {}, {}, {}, {}, {}, {}
+            z, y, p, w, x, b, dw, db = {}, {}, {}, {}, {}, {}, {}, {}  # dW, db: a direction (differentials)
             for col in range(1, n + 2):
                 x[(col,)] = sympy.Rational(rng.randint(-10, 10), 10)
             for row in rows:
@@ -91,14 +100,16 @@ def test_every_step_rechecks_with_plain_sympy(name):
                     z[key] = sympy.Rational(rng.randint(-20, 20), 10)
                     p[key] = sympy.Rational(rng.randint(1, 20), 20)
                     b[key] = sympy.Rational(rng.randint(-10, 10), 10)
+                    db[key] = sympy.Rational(rng.randint(-10, 10), 10)
                     for inner in range(1, n + 2):
                         w[(col, inner)] = sympy.Rational(rng.randint(-10, 10), 10)
+                        dw[(col, inner)] = sympy.Rational(rng.randint(-10, 10), 10)
                     if "one-hot" in step["assumes"]:
                         y[key] = 1 if col == hot else 0
                     else:
                         y[key] = sympy.Rational(rng.randint(-10, 20), 10)
-            a, b = (value(cert, side, n, assign, {'z': z, 'y': y, 'yhat': p, 'W': w, 'x': x, 'b': b})
-                    for side in (before, after))
+            arrays = {'z': z, 'y': y, 'yhat': p, 'W': w, 'x': x, 'b': b, 'dW': dw, 'db': db}
+            a, b = (value(cert, side, n, assign, arrays) for side in (before, after))
             assert a == pytest.approx(b, rel=1e-9, abs=1e-12), (name, number, step["rule"], n, assign)
 
 

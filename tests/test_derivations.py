@@ -6,21 +6,21 @@ import pytest
 import sympy as sp
 
 import derive
-from derive import model as mdl
+from derive import matrices as mtx, model as mdl
 from derive.model import j, k, yhat, y
 from derive.notation import Target
 from derive.plans import build
 
-from helpers import NAMES
+from helpers import ROUTES
 
 
 def rules_of(name, **kw):
     return {s.rule for s in build(name, **kw).steps}
 
 
-@pytest.mark.parametrize("name", NAMES)
-def test_every_step_is_verified_by_the_engine(name):
-    d = build(name)
+@pytest.mark.parametrize("name, method", ROUTES)
+def test_every_step_is_verified_by_the_engine(name, method):
+    d = build(name, method=method)
     assert d.steps and all(step.verified for step in d.steps)
 
 
@@ -33,7 +33,7 @@ def test_softmax_jacobian_cases_and_merge():
     assert sp.expand(merged - yhat[j] * (sp.KroneckerDelta(j, k) - yhat[k])) == 0
     assert {"quotient-rule", "case-split", "fold-definition", "matrix-form"} <= rules_of("softmax-jacobian")
     assert isinstance(d.result.args[0], sp.DiagMatrix) or isinstance(d.result.args[1], sp.DiagMatrix)
-    entry = mdl.matrix_entry(d.result, j, k)  # diag(ŷ) − ŷ ŷᵀ, read entry by entry
+    entry = mtx.matrix_entry(d.result, j, k)  # diag(ŷ) − ŷ ŷᵀ, read entry by entry
     assert sp.expand(entry - (sp.KroneckerDelta(j, k) * yhat[j] - yhat[j] * yhat[k])) == 0
 
 

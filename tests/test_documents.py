@@ -16,7 +16,7 @@ import pytest
 
 import derive
 
-from helpers import NAMES, ROOT, require_tool
+from helpers import ROOT, ROUTES, require_tool
 
 NOTATIONS = [{}, {"logits": r"\theta", "probs": "p", "classes": "K"},
              {"logits": "o", "probs": r"\sigma", "labels": "t", "target": "class k"},
@@ -32,11 +32,11 @@ def pdflatex(tex: str, workdir: Path) -> subprocess.CompletedProcess:
                           cwd=workdir, capture_output=True, text=True, timeout=120, env=env)
 
 
-@pytest.mark.parametrize("name", NAMES)
-def test_latex_compiles(name, tmp_path):
+@pytest.mark.parametrize("name, method", ROUTES)
+def test_latex_compiles(name, method, tmp_path):
     require_tool(shutil.which("pdflatex") is not None, "pdflatex (texlive-latex-base)")
     for number, notation in enumerate(NOTATIONS):
-        result = derive.derivation(name, **notation)
+        result = derive.derivation(name, method, **notation)
         for kind, tex in (("standalone", result.latex(standalone=True)),
                           ("fragment", PREAMBLE + result.latex() + "\n\\end{document}\n")):
             work = tmp_path / f"{number}-{kind}"
@@ -60,9 +60,9 @@ def math_strings(markdown: str) -> list[dict]:
 
 def test_markdown_math_renders_in_katex(katex):
     items = []
-    for name in NAMES:
+    for name, method in ROUTES:
         for notation in NOTATIONS:
-            result = derive.derivation(name, **notation)
+            result = derive.derivation(name, method, **notation)
             for flavor in ("dollar", "gfm"):
                 found = math_strings(result.markdown(flavor=flavor))
                 assert any(item["display"] for item in found)
@@ -76,12 +76,12 @@ def test_katex_check_rejects_bad_math(katex):
     assert katex([{"math": r"\frac{a", "display": False}, {"math": r"\label{x} a", "display": True}])
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name, method", ROUTES)
 @pytest.mark.parametrize("fmt", ["text", "latex", "markdown"])
-def test_snapshot(name, fmt):
+def test_snapshot(name, method, fmt):
     ext = {"text": "txt", "latex": "tex", "markdown": "md"}[fmt]
-    path = SNAPSHOTS / f"{name}.{ext}"
-    rendered = derive.derivation(name).render(fmt)
+    path = SNAPSHOTS / f"{name}{'' if method == 'index' else '.' + method}.{ext}"
+    rendered = derive.derivation(name, method).render(fmt)
     if os.environ.get("DERIVE_UPDATE_SNAPSHOTS") == "1":
         path.parent.mkdir(exist_ok=True)
         path.write_text(rendered, encoding="utf-8")

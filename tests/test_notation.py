@@ -10,7 +10,7 @@ import derive
 from derive.errors import UsageError
 from derive.notation import Notation, notation_from
 
-from helpers import NAMES
+from helpers import ROUTES
 
 CUSTOM = {"logits": r"\theta", "probs": "p", "classes": "K"}
 
@@ -19,9 +19,9 @@ def math_of(text: str) -> list[str]:
     return re.findall(r"\$\$(.*?)\$\$|\$(.*?)\$", text, re.S)
 
 
-@pytest.mark.parametrize("name", NAMES)
-def test_custom_notation_replaces_defaults_everywhere(name):
-    result = derive.derivation(name, **CUSTOM)
+@pytest.mark.parametrize("name, method", ROUTES)
+def test_custom_notation_replaces_defaults_everywhere(name, method):
+    result = derive.derivation(name, method, **CUSTOM)
     for text in (result.latex(), result.markdown()):
         math = " ".join(a or b for a, b in math_of(text))
         assert r"\theta_{" in math and "p_{" in math

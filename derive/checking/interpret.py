@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
-from .. import model as mdl
+from .. import matrices as mtx, model as mdl
 from ..engine.rules import sum_excluding
 from ..model import D
 from ..notation import Notation
@@ -167,7 +167,7 @@ class Interpreter:
         if key in vectors:
             if vectors[key] in ("W", "x", "b"):
                 self.uses_linear = True
-            return mdl.MATRICES[vectors[key]]
+            return mtx.MATRICES[vectors[key]]
         if key == self.v.classes:
             return mdl.n
         if key == self.v.batch:

@@ -17,7 +17,7 @@ from typing import Callable, Iterator
 
 import sympy as sp
 
-from .. import model as mdl
+from .. import matrices as mtx, model as mdl
 from ..errors import InputError, UsageError
 from ..model import Model
 from ..notation import Notation
@@ -255,10 +255,10 @@ class Checker:
             var, inner = derivative.variables[0], derivative.expr
             what = f"the shape of {names.get(var.name, var.name)}" if not isinstance(inner, sp.MatrixExpr) else \
                 f"the Jacobian of {names.get(str(inner), inner)} by {names.get(var.name, var.name)}"
-            want = f"; {self.shape_text(mdl.shape_of(derivative))} expected, {what}"
+            want = f"; {self.shape_text(mtx.shape_of(derivative))} expected, {what}"
         try:
-            left, right = mdl.shape_of(lhs), mdl.shape_of(rhs)
-        except mdl.ShapeMismatch as error:
+            left, right = mtx.shape_of(lhs), mtx.shape_of(rhs)
+        except mtx.ShapeMismatch as error:
             verdict.invalid_shape(f"shape mismatch: {self.sizes_in(str(error))}{want}")
             return None
         if left != right:
@@ -342,9 +342,9 @@ def _entry_index(size: sp.Expr) -> sp.Expr:
 
 def _entry(expr: sp.Expr, row: sp.Expr, col: sp.Expr) -> sp.Expr:
     if _matrix_derivative(expr):
-        return mdl.derivative_entry(expr, row, col)
+        return mtx.derivative_entry(expr, row, col)
     if isinstance(expr, sp.MatrixExpr):
-        return mdl.matrix_entry(expr, row, col)
+        return mtx.matrix_entry(expr, row, col)
     return expr
 
 

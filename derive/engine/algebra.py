@@ -9,6 +9,7 @@ from typing import Callable
 
 import sympy as sp
 
+from .differentials import MATRIX_MOVES
 from .rules import excluded_index, sum_excluding
 
 
@@ -83,7 +84,7 @@ def log_of_quotient(expr: sp.Expr) -> sp.Expr:
     return expr.replace(lambda e: isinstance(e, sp.log) and sp.fraction(e.args[0], exact=True)[1] != 1, split)
 
 
-MOVES: dict[str, Callable[[sp.Expr], sp.Expr]] = {
+MOVES: dict[str, Callable[[sp.Expr], sp.Expr]] = MATRIX_MOVES | {
     "cancel": evaluated,
     "pull-out-of-sum": pull_out_of_sums,
     "distribute": distribute,

@@ -10,8 +10,9 @@ import sympy as sp
 
 from ..record import Case, Part, Step
 from ..errors import EngineError
-from .. import model as mdl
-from ..model import Model, matrix_entry, shape_of
+from .. import matrices as mtx
+from ..matrices import index_form, shape_of
+from ..model import Model
 from ..verify import check_equal, symbolically_equal
 from .algebra import MOVES
 from .rules import Rule, RuleDoesNotApply, rewrite_everywhere
@@ -27,18 +28,24 @@ class Tracer:
         self.parts: list[Part] = []
         self.current: sp.Expr = sp.S.Zero
         self.case: Case | None = None
+        self.entry: tuple[sp.Expr, sp.Expr] | None = None
 
-    def begin(self, part: Part, expr: sp.Expr | None = None) -> None:
-        """Start a part at its goal (the left-hand side being derived)."""
-        self.part, self.case = part, None
+    def begin(self, part: Part, expr: sp.Expr | None = None, entry: tuple[sp.Expr, sp.Expr] | None = None) -> None:
+        """Start a part at its goal (the left-hand side being derived). A part about a whole vector or matrix
+        names the ``entry`` (row, col) by which its steps are verified."""
+        self.part, self.case, self.entry = part, None, entry
         self.parts.append(part)
         self.current = part.goal if expr is None else expr
 
     def _record(self, rule: str, after: sp.Expr, detail: str | None = None,
                 facts: dict[str, sp.Expr] | None = None, assumes: tuple[str, ...] = ()) -> sp.Expr:
         assert self.part is not None, "begin() a part first"
+        facts = dict(facts or {})
+        if self.entry is not None:
+            facts.setdefault("row", self.entry[0])
+            facts.setdefault("col", self.entry[1])
         self.steps.append(Step(rule=rule, before=self.current, after=after, part=self.part.key,
-                               case=self.case, assumes=assumes, detail=detail, facts=dict(facts or {})))
+                               case=self.case, assumes=assumes, detail=detail, facts=facts))
         self.current = after
         return after
 
@@ -76,27 +83,28 @@ class Tracer:
         return self._record("case-split", after, "split", facts={"lhs": self.part.goal.xreplace(substitution)})
 
     def matrix_form(self, lhs: sp.Derivative, entry: tuple[sp.Expr, sp.Expr]) -> sp.Expr:
-        """matrix-form: the index result written as one matrix, e.g. (p − y) xᵀ or diag(p) − p pᵀ, whose shape
-        must be that of the derivative (the variable's own shape for a scalar loss)."""
-        matrix = mdl.matrix_form(self.current, *entry)
+        """matrix-form: the index result written as one matrix, e.g. (p − y) xᵀ or diag(p) − p pᵀ, or, when the
+        row is a fixed entry, one row vector; its shape must be that of the derivative (the variable's own
+        shape for a scalar loss)."""
+        row_only = isinstance(lhs.variables[0], mtx.RowOf)
+        matrix = mtx.row_form(self.current, entry[1]) if row_only else mtx.matrix_form(self.current, *entry)
         rows, cols = shape_of(matrix)
         if (rows, cols) != shape_of(lhs):
             raise EngineError(f"internal error: {matrix} has shape {rows}×{cols}, {lhs} has {shape_of(lhs)}")
         self.case = None
-        facts = {"lhs": lhs, "rows": rows, "cols": cols, "row": entry[0], "col": entry[1],
-                 "outer": sp.Integer(int(matrix.has(sp.Transpose)))}
-        return self._record("matrix-form", matrix, facts=facts)
+        facts = {"lhs": lhs, "rows": rows, "cols": cols, "row": sp.Integer(1) if row_only else entry[0],
+                 "col": entry[1], "outer": sp.Integer(int(matrix.has(sp.Transpose))), "variable": lhs.variables[0],
+                 "lhs_row": entry[0]}
+        return self._record("matrix-form", matrix, detail="row" if row_only else None, facts=facts)
 
 
 SYMBOLIC_RULES = ("algebra", "fold-definition")  # regroupings: exact checks are cheap and meaningful there
 
 
 def base_of(model: Model, expr: sp.Expr, step: Step | None = None) -> sp.Expr:
-    """An expression in base quantities; a matrix form by the entry its step names."""
-    if isinstance(expr, sp.MatrixExpr):
-        assert step is not None, "a matrix form needs the entry of its step"
-        expr = matrix_entry(expr, step.facts["row"], step.facts["col"])
-    return model.to_base(expr)
+    """An expression in base quantities; a matrix by the entry its step names (facts ``row``, ``col``)."""
+    facts = step.facts if step is not None else {}
+    return model.to_base(index_form(expr, facts.get("row"), facts.get("col")))
 
 
 def verify_steps(model: Model, steps: list[Step]) -> None:

@@ -26,6 +26,7 @@ RULE_NAMES = {
     "kronecker-sum": "Kronecker sum", "case-split": "case split", "split-sum": "split sum",
     "fold-definition": "fold definition", "algebra": "algebra", "one-hot": "one-hot labels",
     "substitute": "substitute", "independent": "independent", "matrix-form": "matrix form",
+    "differential": "differential", "frobenius": "Frobenius product", "read-off": "read off the gradient",
 }
 
 
@@ -161,7 +162,8 @@ class View:
     @cached_property
     def names(self) -> dict[str, Printed]:
         """Expressions the prose mentions, printed in the notation."""
-        from .. import model as mdl
+        from .. import matrices as mtx, model as mdl
+        from ..engine.differentials import MATRIX_DEFINITIONS, loss_as_frobenius
 
         exprs = {"probs_j": mdl.yhat[mdl.j], "probs_k": mdl.yhat[mdl.k], "logits_k": mdl.z[mdl.k],
                  "labels_j": mdl.y[mdl.j], "labels_k": mdl.y[mdl.k], "loss": mdl.L, "classes": mdl.n,
@@ -169,9 +171,13 @@ class View:
                  "label": mdl.c, "batch": mdl.N, "delta_jk": sp.KroneckerDelta(mdl.j, mdl.k),
                  "hot": sp.KroneckerDelta(mdl.k, mdl.c), "example_loss": mdl.ell[mdl.t],
                  "logits_j": mdl.z[mdl.j], "weight_jr": mdl.W[mdl.j, mdl.r], "input_r": mdl.x[mdl.r],
-                 "bias_j": mdl.b[mdl.j], "weights": mdl.MATRICES["W"], "input": mdl.MATRICES["x"],
-                 "bias": mdl.MATRICES["b"], "logits": mdl.MATRICES["z"], "probs": mdl.MATRICES["yhat"],
-                 "labels": mdl.MATRICES["y"], "inputs": mdl.M}
+                 "bias_j": mdl.b[mdl.j], "weights": mtx.MATRICES["W"], "input": mtx.MATRICES["x"],
+                 "bias": mtx.MATRICES["b"], "logits": mtx.MATRICES["z"], "probs": mtx.MATRICES["yhat"],
+                 "labels": mtx.MATRICES["y"], "inputs": mdl.M, "ones": mtx.ONES,
+                 "input_row": sp.Transpose(mtx.MATRICES["x"]), "diag_probs": sp.DiagMatrix(mtx.MATRICES["yhat"]),
+                 "diag_probs_inverse": sp.Inverse(sp.DiagMatrix(mtx.MATRICES["yhat"])),
+                 "loss_frobenius": loss_as_frobenius(),
+                 "layer": MATRIX_DEFINITIONS[mtx.MATRICES["z"]]}
         return {key: self.both(value) for key, value in exprs.items()}
 
     def _part(self, part) -> PartView:  # type: ignore[no-untyped-def]
@@ -245,12 +251,12 @@ def render(derivation: Derivation, notation: Notation, fmt: str = "text", *, sta
     return _template(view, fmt, standalone, flavor, parts, embedded, case)
 
 
-_VIEWS: dict[tuple[str, object, Notation], View] = {}
+_VIEWS: dict[tuple[str, str, object, Notation], View] = {}
 
 
 def cached_view(derivation: Derivation, notation: Notation) -> View:
     """Printing is the costly part of rendering; course notes ask for the same view many times."""
-    key = (derivation.name, derivation.model.target, notation)
+    key = (derivation.name, derivation.method, derivation.model.target, notation)
     if key not in _VIEWS:
         _VIEWS[key] = View(derivation, notation)
     return _VIEWS[key]

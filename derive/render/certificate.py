@@ -11,6 +11,7 @@ from typing import Any
 import sympy as sp
 
 from .. import model as mdl
+from ..matrices import is_matrix
 from ..record import Derivation
 from ..notation import Notation
 
@@ -20,7 +21,7 @@ def _expr(view, model: mdl.Model, expr: sp.Expr, step=None) -> dict[str, str]:  
     from ..engine.tracer import base_of
 
     data = {"latex": view.latex(expr), "sympy": sp.srepr(base_of(model, expr, step))}
-    if isinstance(expr, sp.MatrixExpr) and step is not None:
+    if step is not None and "row" in step.facts and is_matrix(expr):
         data["entry"] = [sp.srepr(step.facts["row"]), sp.srepr(step.facts["col"])]
     return data
 
@@ -29,8 +30,9 @@ def certificate(derivation: Derivation, notation: Notation, view) -> dict[str, A
     from . import justification
 
     model = derivation.model
-    indices = sorted({s.name for step in derivation.steps for e in (step.before, step.after)
-                      for s in e.atoms(sp.Symbol) if s in mdl.INDEX_SYMBOLS and s not in (mdl.c, mdl.h)})
+    indices = sorted({s.name for step in derivation.steps
+                      for e in (step.before, step.after, step.facts.get("row", 0), step.facts.get("col", 0))
+                      for s in sp.sympify(e).atoms(sp.Symbol) if s in mdl.INDEX_SYMBOLS and s not in (mdl.c, mdl.h)})
     return {
         "name": derivation.name,
         "title": derivation.title,
@@ -38,6 +40,7 @@ def certificate(derivation: Derivation, notation: Notation, view) -> dict[str, A
         "symbols": {"logits": "z", "labels": "y", "probs": "yhat", "classes": "n", "loss": "L",
                     "batch": "N" if model.batch else None, "label_index": "c" if model.label_index else None,
                     "indices": indices},
+        "directions": {"W": "dW", "b": "db", "parameter": "epsilon"} if derivation.method == "differentials" else None,
         "definitions": {name: {"indices": [s.name for s in idx], "sympy": sp.srepr(expr)}
                         for name, (idx, expr) in model.definitions().items()},
         "result": _expr(view, model, derivation.result, derivation.steps[-1]) | {

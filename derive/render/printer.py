@@ -13,6 +13,7 @@ from sympy.printing.latex import LatexPrinter
 from sympy.printing.str import StrPrinter
 
 from .. import model as mdl
+from ..matrices import PARAMETERS, ElementwiseLog, MatrixDifferential
 from ..engine.rules import excluded_index
 from ..notation import Notation
 
@@ -59,6 +60,30 @@ class NotationMixin:
             out.append((bool(coeff < 0), rest if abs(coeff) == 1 else term))
         return sorted(out, key=lambda pair: pair[0])
 
+    def matrix_product(self, expr: sp.MatMul, bracket) -> str:  # type: ignore[no-untyped-def]
+        """A B C as juxtaposition; sums and inner products (1ᵀy) in brackets, a sign in front."""
+        number, scalar = sp.Mul(*(a for a in expr.args if not isinstance(a, sp.MatrixExpr))).as_coeff_Mul()
+        texts = [bracket(self._print(a)) if isinstance(a, (sp.MatAdd, sp.MatMul)) else self._print(a)
+                 for a in expr.args if isinstance(a, sp.MatrixExpr)]
+        if scalar != 1:  # a scalar factor such as (ŷ_k − 1[k = c]) in front of xᵀ
+            texts.insert(0, bracket(self._print(scalar)) if isinstance(scalar, sp.Add) else self._print(scalar))
+        if abs(number) != 1:
+            texts.insert(0, self._print(abs(number)))
+        return (self.MINUS if number < 0 else "") + " ".join(texts)
+
+    def frobenius(self, expr: sp.Expr, colon: str, bracket) -> str:  # type: ignore[no-untyped-def]
+        """A : B, sums bracketed (the product binds tighter than the colon)."""
+        left, right = (bracket(self._print(a)) if isinstance(a, sp.MatAdd) else self._print(a) for a in expr.args)
+        return f"{left} {colon} {right}"
+
+    def differential(self, expr: sp.Expr, d: str, bracket) -> str:  # type: ignore[no-untyped-def]
+        """dX, d log(v), d(Wx + b)."""
+        inner = expr.args[0]
+        text = self._print(inner)
+        if isinstance(inner, ElementwiseLog):
+            return f"{d} {text}" if d == "d" else f"{d}{text}"
+        return f"{d}{text}" if isinstance(inner, (sp.Symbol, sp.MatrixSymbol)) else f"{d}{bracket(text)}"
+
     MINUS = "-"
 
     def join_terms(self, texts: list[str]) -> str:
@@ -81,9 +106,13 @@ class NotationMixin:
 
     @staticmethod
     def ordered_terms(expr: sp.Add) -> list[sp.Expr]:
-        """Positive terms first (ŷ_k − y_k rather than −y_k + ŷ_k), otherwise SymPy's order."""
-        terms = list(expr.args) if getattr(expr, "_unevaluated", False) else list(expr.as_ordered_terms())
-        return sorted(terms, key=lambda t: t.could_extract_minus_sign())
+        """Positive terms first (ŷ_k − y_k rather than −y_k + ŷ_k), otherwise SymPy's order; inner products
+        with the parameters' differentials in the order of the parameters (G : dW + H : db)."""
+        def key(term: sp.Expr) -> tuple[bool, int]:
+            names = [a.args[0].name for a in term.atoms(MatrixDifferential) if isinstance(a.args[0], sp.MatrixSymbol)]
+            rank = PARAMETERS.index(names[0]) if names and names[0] in PARAMETERS else -1
+            return term.could_extract_minus_sign(), rank
+        return sorted(expr.as_ordered_terms(), key=key)
 
 
 def factor_rank(factor: sp.Expr) -> int:
@@ -169,8 +198,30 @@ class MathLatexPrinter(NotationMixin, LatexPrinter):
         return rf"\operatorname{{diag}}\left({self._print(expr.args[0])}\right)"
 
     def _print_MatMul(self, expr: sp.MatMul) -> str:
-        return " ".join(rf"\left({self._print(a)}\right)" if isinstance(a, sp.MatAdd) else self._print(a)
-                        for a in expr.args)
+        return self.matrix_product(expr, lambda text: rf"\left({text}\right)")
+
+    def _print_Inverse(self, expr: sp.Inverse) -> str:
+        return f"{self._print(expr.arg)}^{{-1}}"
+
+    def _print_RowOf(self, expr: sp.Expr) -> str:
+        return f"{self._print(expr.args[0])}_{{{self.index_text((expr.args[1],))},:}}"
+
+    def _print_Identity(self, expr: sp.Identity) -> str:
+        return "I"
+
+    def _print_OneMatrix(self, expr: sp.OneMatrix) -> str:
+        return r"\mathbf{1}"
+
+    def _print_ElementwiseLog(self, expr: sp.Expr) -> str:
+        return rf"\log\left({self._print(expr.args[0])}\right)"
+
+    def _print_Frobenius(self, expr: sp.Expr) -> str:
+        return self.frobenius(expr, r"\mathbin{:}", lambda text: rf"\left({text}\right)")
+
+    def _print_TotalDifferential(self, expr: sp.Expr) -> str:
+        return self.differential(expr, r"\mathrm{d}", lambda text: rf"\left({text}\right)")
+
+    _print_MatrixDifferential = _print_TotalDifferential
 
     def _print_KroneckerDelta(self, expr: sp.KroneckerDelta, exp: str | None = None) -> str:
         a, b = expr.args
@@ -280,7 +331,33 @@ class MathTextPrinter(NotationMixin, StrPrinter):
         return f"diag({self._print(expr.args[0])})"
 
     def _print_MatMul(self, expr: sp.MatMul) -> str:
-        return " ".join(f"({self._print(a)})" if isinstance(a, sp.MatAdd) else self._print(a) for a in expr.args)
+        return self.matrix_product(expr, lambda text: f"({text})")
+
+    def _print_Inverse(self, expr: sp.Inverse) -> str:
+        return f"{self._print(expr.arg)}⁻¹"
+
+    def _print_RowOf(self, expr: sp.Expr) -> str:
+        return f"{self._print(expr.args[0])}_{self.index_text((expr.args[1],))},:"
+
+    def _print_Identity(self, expr: sp.Identity) -> str:
+        return "I"
+
+    def _print_OneMatrix(self, expr: sp.OneMatrix) -> str:
+        return "𝟏"
+
+    def _print_ElementwiseLog(self, expr: sp.Expr) -> str:
+        return f"log({self._print(expr.args[0])})"
+
+    def _print_Frobenius(self, expr: sp.Expr) -> str:
+        return self.frobenius(expr, ":", lambda text: f"({text})")
+
+    def _print_TotalDifferential(self, expr: sp.Expr) -> str:
+        return self.differential(expr, "d", lambda text: f"({text})")
+
+    _print_MatrixDifferential = _print_TotalDifferential
+
+    def _print_Equality(self, expr: sp.Eq) -> str:
+        return f"{self._print(expr.lhs)} = {self._print(expr.rhs)}"
 
     def _print_KroneckerDelta(self, expr: sp.KroneckerDelta) -> str:
         a, b = expr.args
