@@ -85,3 +85,15 @@ def test_methods_on_the_command_line():
     assert done.returncode == 2 and "no method 'differentials'" in done.stderr
     listed = run_cli("list").stdout
     assert "differentials: differential, bias, weights" in listed
+
+
+@pytest.mark.parametrize("target", [Target("class", "c"), Target("one-hot", "c")])
+def test_a_class_label_gives_one_row_at_a_time(target):
+    d = build(NAME, target)
+    row = d.steps[-1]
+    assert row.rule == "matrix-form" and isinstance(d.result_lhs.variables[0], mtx.RowOf)
+    assert mtx.shape_of(d.result) == (1, mdl.M)  # w_k is a row of W, and so is its gradient
+    value = sp.expand(mtx.matrix_entry(d.result, sp.Integer(1), COL))
+    assert value == sp.expand((mdl.yhat[mdl.k] - sp.KroneckerDelta(mdl.k, mdl.c)) * mdl.x[COL])
+    text = derive.derivation(NAME, target=f"{target.kind} c", probs="p").text()
+    assert "∂L/∂W_k,: = (p_k − 1[k = c]) xᵀ" in text
