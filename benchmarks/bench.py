@@ -17,6 +17,10 @@ BASELINE = [sys.executable, "-c", "import sympy"]
 CASES = {
     "derive show softmax-cross-entropy --format latex": (
         [sys.executable, "-m", "derive", "show", "softmax-cross-entropy", "--format", "latex"], 2.0),
+    "derive show linear-softmax-cross-entropy": (
+        [sys.executable, "-m", "derive", "show", "linear-softmax-cross-entropy"], 2.0),
+    "derive show linear-softmax-cross-entropy --method differentials": (
+        [sys.executable, "-m", "derive", "show", "linear-softmax-cross-entropy", "--method", "differentials"], 2.5),
     "derive --help": ([sys.executable, "-m", "derive", "--help"], 0.35),
     "derive check (17 steps)": (
         [sys.executable, "-m", "derive", "check", str(HERE / "derivation_17_steps.md")], 2.5),

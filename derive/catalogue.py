@@ -43,7 +43,7 @@ CATALOGUE: dict[str, Entry] = {e.name: e for e in (
           (("batch", "The batch mean"),)),
     Entry("linear-softmax-cross-entropy", "The gradient of a linear layer under softmax and cross-entropy",
           "o = Wx + b: dL/dW = (p - y) x^T, dL/db = p - y, shapes shown",
-          (("bias", "The bias"), ("weights", "The weights")),
+          (("bias", "The bias"), ("weights", "The weights"), ("batch", "The weights over a batch")),
           (("differentials", (("differential", "The differential of the loss"), ("bias", "The bias"),
                               ("weights", "The weights"))),)),
 )}

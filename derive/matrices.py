@@ -57,6 +57,22 @@ class RowOf(sp.MatrixExpr):
         return sp.Integer(1), self.args[0].shape[1]
 
 
+class ExampleOf(sp.MatrixExpr):
+    """The vector of one example of a batch, x⁽ᵗ⁾: entry k is x_{t k}."""
+
+    @property
+    def shape(self) -> tuple[sp.Expr, sp.Expr]:
+        return self.args[0].shape
+
+
+class BatchSum(sp.MatrixExpr):
+    """Σ_t F⁽ᵗ⁾ over the examples of a batch, a matrix of F's shape (SymPy's Sum is for scalars)."""
+
+    @property
+    def shape(self) -> tuple[sp.Expr, sp.Expr]:
+        return self.args[0].shape
+
+
 def differential(expr: sp.Basic) -> sp.Basic:
     """dF, as a matrix for a matrix F and as a scalar otherwise."""
     return MatrixDifferential(expr) if isinstance(expr, sp.MatrixExpr) else TotalDifferential(expr)
@@ -97,6 +113,8 @@ def shape_of(expr: sp.Basic) -> tuple[sp.Expr, sp.Expr]:
         return shape_of(expr.args[0])
     if isinstance(expr, RowOf):
         return expr.shape
+    if isinstance(expr, (ExampleOf, BatchSum)):
+        return shape_of(expr.args[0])
     if isinstance(expr, sp.Derivative) and isinstance(expr.variables[0], sp.MatrixExpr):
         if isinstance(expr.expr, sp.MatrixExpr):  # a Jacobian: rows of f by rows of v
             return shape_of(expr.expr)[0], expr.variables[0].shape[0]
@@ -156,6 +174,12 @@ def matrix_entry(expr: sp.Basic, row: sp.Expr, col: sp.Expr) -> sp.Expr:
         return derivative_entry(expr, row, col)
     if isinstance(expr, RowOf):
         return matrix_entry(expr.args[0], expr.args[1], col)
+    if isinstance(expr, ExampleOf):
+        vector, example = expr.args
+        return sp.IndexedBase(vector.name)[example, row]
+    if isinstance(expr, BatchSum):
+        body, example, upper = expr.args
+        return sp.Sum(matrix_entry(body, row, col), (example, 1, upper))
     if isinstance(expr, sp.DiagMatrix):
         return sp.KroneckerDelta(row, col) * matrix_entry(expr.args[0], row, sp.Integer(1))
     if isinstance(expr, sp.Inverse) and isinstance(expr.arg, sp.DiagMatrix):
@@ -257,7 +281,16 @@ def matrix_form(entry: sp.Expr, row: sp.Symbol, col: sp.Expr) -> sp.Expr:
     diag(ŷ) − ŷ ŷᵀ. Entries indexed by ``row`` become column vectors, by ``col`` transposed row vectors."""
     if isinstance(entry, sp.Add):
         return sp.MatAdd(*(matrix_form(term, row, col) for term in entry.args), evaluate=False)
+    if isinstance(entry, sp.Sum):  # over the examples of a batch: Σ_t (ŷ_tk − y_tk) x_tl -> Σ_t (ŷ⁽ᵗ⁾ − y⁽ᵗ⁾) x⁽ᵗ⁾ᵀ
+        (example, lower, upper), = entry.limits
+        if lower != 1:
+            raise ShapeMismatch(f"cannot write {entry} as a matrix")
+        return BatchSum(matrix_form(entry.function, row, col), example, upper)
     factors = list(sp.Mul.make_args(entry))
+    sums = [f for f in factors if isinstance(f, sp.Sum)]
+    if len(sums) == 1 and all(not {row, col} & f.free_symbols for f in factors if f is not sums[0]):
+        scalar = sp.Mul(*(f for f in factors if f is not sums[0]))  # (1/N) Σ_t ...
+        return sp.MatMul(scalar, matrix_form(sums[0], row, col), evaluate=False)
     diagonal = sp.KroneckerDelta(row, col) in factors
     if diagonal:
         factors.remove(sp.KroneckerDelta(row, col))
@@ -267,19 +300,23 @@ def matrix_form(entry: sp.Expr, row: sp.Symbol, col: sp.Expr) -> sp.Expr:
     if len(columns) != 1 or len(rows) > 1:
         raise ShapeMismatch(f"cannot write {entry} as a matrix")
     column = columns[0]
-    if isinstance(column, sp.Add):
-        vector = matrix_form(column, row, sp.Integer(1))
-    elif isinstance(column, sp.Indexed) and column.indices == (row,) and column.base.label.name in MATRICES:
-        vector = MATRICES[column.base.label.name]
-    else:
-        raise ShapeMismatch(f"cannot write {column} as a vector")
+    vector = matrix_form(column, row, sp.Integer(1)) if isinstance(column, sp.Add) else _vector(column, row)
     parts: list[sp.Expr] = [sp.DiagMatrix(vector) if diagonal else vector]
     if rows:
         (row_factor,) = rows
-        if not (isinstance(row_factor, sp.Indexed) and row_factor.indices == (col,)):
-            raise ShapeMismatch(f"cannot write {row_factor} as a row vector")
-        parts.append(sp.Transpose(MATRICES[row_factor.base.label.name]))
+        parts.append(sp.Transpose(_vector(row_factor, col)))
     scalar = sp.Mul(*scalars)
     if scalar == 1 and len(parts) == 1:
         return parts[0]
     return sp.MatMul(*([scalar] if scalar != 1 else []), *parts, evaluate=False)
+
+
+def _vector(entry: sp.Basic, index: sp.Expr) -> sp.Expr:
+    """The whole vector of which ``entry`` is entry ``index``: ŷ_k -> ŷ; ŷ_{t k} -> ŷ⁽ᵗ⁾ of example t."""
+    if isinstance(entry, sp.Indexed) and entry.indices[-1] == index and entry.base.label.name in MATRICES:
+        whole = MATRICES[entry.base.label.name]
+        if len(entry.indices) == 1:
+            return whole
+        if len(entry.indices) == 2:
+            return ExampleOf(whole, entry.indices[0])
+    raise ShapeMismatch(f"cannot write {entry} as a vector")

@@ -68,10 +68,11 @@ def partition_sum(example: sp.Expr | None = None, avoid: tuple[sp.Expr, ...] = (
     return class_sum(sp.exp(logits_at(dummy, example)), dummy)
 
 
-def linear_logits(index: sp.Expr) -> sp.Expr:
-    """o_index = Σ_r W_{index r} x_r + b_index."""
+def linear_logits(index: sp.Expr, example: sp.Expr | None = None) -> sp.Expr:
+    """o_index = Σ_r W_{index r} x_r + b_index; in a batch each example has its own input x_{example r}."""
     dummy = r if r not in sp.sympify(index).free_symbols else l
-    return sp.Sum(W[index, dummy] * x[dummy], (dummy, 1, M)) + b[index]
+    entry = x[example, dummy] if example is not None else x[dummy]
+    return sp.Sum(W[index, dummy] * entry, (dummy, 1, M)) + b[index]
 
 
 def softmax(index: sp.Expr, example: sp.Expr | None = None) -> sp.Expr:
@@ -153,7 +154,7 @@ class Model:
             return self._expand(build(expr.indices[-1], expr.indices[0] if len(expr.indices) == 2 else None),
                                 keep, build)
         if isinstance(expr, sp.Indexed) and expr.base == z and self.linear and "z" not in keep:
-            return linear_logits(expr.indices[0])
+            return linear_logits(expr.indices[-1], expr.indices[0] if len(expr.indices) == 2 else None)
         if isinstance(expr, TotalDifferential):
             return directional(self._expand(expr.args[0], keep, build))
         if isinstance(expr, sp.Derivative):
@@ -173,7 +174,7 @@ class Model:
         q = sp.Symbol("q", integer=True)  # an index used nowhere else, so nothing is captured
         found = {"yhat": ((t, q), softmax(q, t))} if self.batch else {"yhat": ((q,), softmax(q))}
         if self.linear:
-            found["z"] = ((q,), linear_logits(q))
+            found["z"] = ((t, q), linear_logits(q, t)) if self.batch else ((q,), linear_logits(q))
         return found
 
 

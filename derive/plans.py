@@ -6,6 +6,7 @@ by others as lemmas (the Jacobian and the cross-entropy derivative feed the chai
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Callable
 
 import sympy as sp
@@ -40,8 +41,8 @@ def differentiate(tracer: Tracer) -> None:
         raise EngineError(f"internal error: no rule evaluates the derivatives in {tracer.current}")
 
 
-def part(name: str, key: str, goal: sp.Expr, method: str = "index") -> Part:
-    return Part(key, dict(entry(name).parts_of(method))[key], goal)
+def part(name: str, key: str, goal: sp.Expr, method: str = "index", model: Model | None = None) -> Part:
+    return Part(key, dict(entry(name).parts_of(method))[key], goal, model)
 
 
 # -- parts ----------------------------------------------------------------------------------------------------
@@ -138,6 +139,7 @@ def plan_linear_index(tracer: Tracer, name: str) -> None:
     matrix forms p − y and (p − y) xᵀ, whose shapes are those of b and W."""
     logits = Lemma(D(mdl.L, z[k]), single_example_result(tracer.model, example=None), (k,))
     labelled = tracer.model.label_index is not None  # ŷ_k − 1[k = c]: a row at a time, w_k = W_{k,:}
+    single = sp.S.Zero
     for key, position, variable in (("bias", (k, sp.Integer(1)), mdl.b[k]), ("weights", (k, mdl.l), mdl.W[k, mdl.l])):
         tracer.begin(part(name, key, D(mdl.L, variable)))
         tracer.apply(ChainRule(through=z, index=j), detail="linear")
@@ -145,11 +147,30 @@ def plan_linear_index(tracer: Tracer, name: str) -> None:
                        assumes=_assumes(tracer.model), facts={"value": logits.general.xreplace({k: j})})
         tracer.apply(Unfold(model=tracer.model, names=("z",)), detail="linear")
         differentiate(tracer)
+        single = tracer.current
         whole = mtx.MATRICES[variable.base.label.name]
         if not labelled:
             tracer.matrix_form(D(mdl.L, whole), position)
         elif key == "weights":
             tracer.matrix_form(D(mdl.L, mtx.RowOf(whole, k)), position)
+    tracer.final = tracer.steps[-1]  # the result is the single example's; the batch part generalises it
+    if not labelled:
+        linear_batch(tracer, name, single)
+
+
+def linear_batch(tracer: Tracer, name: str, single: sp.Expr) -> None:
+    """The mean loss over a batch with one layer W: each example contributes its own (ŷ_t − y_t) x_tᵀ."""
+    batch = dataclasses.replace(tracer.model, batch=True)
+    per_example = single.replace(lambda e: isinstance(e, sp.Indexed) and e.base in (mdl.y, yhat, mdl.x),
+                                 lambda e: e.base[mdl.t, e.indices[0]])
+    lemma = Lemma(D(mdl.ell[mdl.t], mdl.W[k, mdl.l]), per_example, (mdl.t, k, mdl.l))
+    tracer.begin(part(name, "batch", D(mdl.L, mdl.W[k, mdl.l]), model=batch))
+    tracer.apply(Unfold(model=batch, names=("L",)), detail="batch-loss")
+    for rule in (ConstantFactor(model=batch), SumRule()):
+        tracer.apply(rule)
+    tracer.rewrite("substitute", substitute_lemmas(tracer.current, (lemma,)), detail="per-example-linear",
+                   assumes=_assumes(batch), facts={"value": per_example})
+    tracer.matrix_form(D(mdl.L, mtx.MATRICES["W"]), (k, mdl.l))
 
 
 def plan_linear_differentials(tracer: Tracer, name: str) -> None:
@@ -232,10 +253,11 @@ def build(name: str, target: Target = Target(), method: str = "index") -> Deriva
             plan(tracer, name)
         except RuleDoesNotApply as error:
             raise EngineError(f"internal error in plan {name}: {error}") from error
-        verify_steps(model, tracer.steps)
+        for each in tracer.parts:
+            verify_steps(each.model or model, [s for s in tracer.steps if s.part == each.key])
+        final = tracer.final or tracer.steps[-1]
+        goal = next(p.goal for p in tracer.parts if p.key == final.part)
         _CACHE[key] = Derivation(name=name, title=info.title, model=model,
                                  notation=Notation(), parts=tracer.parts, steps=tracer.steps,
-                                 result=tracer.current,
-                                 result_lhs=tracer.steps[-1].facts.get("lhs", tracer.parts[-1].goal),
-                                 method=method)
+                                 result=final.after, result_lhs=final.facts.get("lhs", goal), method=method)
     return _CACHE[key]

@@ -68,6 +68,7 @@ class Part:
     key: str
     title: str
     goal: "sp.Expr"
+    model: "Model | None" = None  # when the part differentiates another model (a batch of the same layer)
 
 
 @dataclass

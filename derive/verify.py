@@ -137,19 +137,21 @@ def _point(model: "mdl.Model", ints: dict[sp.Symbol, int], size: int, batch: int
                                                                             "dW", "db")}
     labels: list[float] = []
     width = ints[mdl.M]
-    if model.linear:
-        for col in range(1, width + 1):
-            arrays["x"][(col,)] = rng.uniform(-1.5, 1.5)
+    if model.linear:  # one layer W, b for all examples; a direction dW, db for differentials
+        for cls in range(1, size + 1):
+            arrays["b"][(cls,)] = rng.uniform(-1.0, 1.0)
+            arrays["db"][(cls,)] = rng.uniform(-1.0, 1.0)
+            for col in range(1, width + 1):
+                arrays["W"][(cls, col)] = rng.uniform(-1.0, 1.0)
+                arrays["dW"][(cls, col)] = rng.uniform(-1.0, 1.0)
     for row in rows:
         logits = [rng.uniform(-2.0, 2.0) for _ in range(size)]
-        if model.linear:
+        if model.linear:  # each example its own input
+            inputs = [rng.uniform(-1.5, 1.5) for _ in range(width)]
+            for col in range(1, width + 1):
+                arrays["x"][(row, col) if model.batch else (col,)] = inputs[col - 1]
             for cls in range(1, size + 1):
-                arrays["b"][(cls,)] = rng.uniform(-1.0, 1.0)
-                arrays["db"][(cls,)] = rng.uniform(-1.0, 1.0)  # a direction, for differentials
-                for col in range(1, width + 1):
-                    arrays["W"][(cls, col)] = rng.uniform(-1.0, 1.0)
-                    arrays["dW"][(cls, col)] = rng.uniform(-1.0, 1.0)
-                logits[cls - 1] = arrays["b"][(cls,)] + sum(arrays["W"][(cls, col)] * arrays["x"][(col,)]
+                logits[cls - 1] = arrays["b"][(cls,)] + sum(arrays["W"][(cls, col)] * inputs[col - 1]
                                                              for col in range(1, width + 1))
         row_hot = hot if row == 1 or hot is None else rng.randint(1, size)
         labels = _labels(size, assumes, row_hot, rng)

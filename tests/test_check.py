@@ -161,3 +161,17 @@ def test_linear_layer_sizes_that_do_not_fit_exit_2(tmp_path):
 ])
 def test_matrix_forms(claim, verdict):
     assert one(claim, logits="o", probs="p").verdict == verdict
+
+
+BATCH_MEAN = r"\frac{\partial L}{\partial W} = "
+
+
+@pytest.mark.parametrize("rhs, verdict, message", [
+    (r"\frac{1}{N} \sum_{t=1}^{N} \left(\hat{y}^{(t)} - y^{(t)}\right) x^{(t)\top}", "valid", None),
+    (r"\sum_{t=1}^{N} \left(\hat{y}^{(t)} - y^{(t)}\right) x^{(t)\top}", "invalid", "does not hold"),
+    (r"\frac{1}{N} \sum_{t} \left(\hat{y}^{(t)} - y^{(t)}\right) x^{(t)}", "invalid", "cannot multiply n×1 by m×1"),
+])
+def test_batch_gradient_of_the_weights(rhs, verdict, message):
+    report = derive.check("---\nderive:\n  linear: o = Wx + b\n---\n$$\n" + BATCH_MEAN + rhs + "\n$$\n")
+    (step,) = report.steps
+    assert step.verdict == verdict and (message is None or message in step.message), step.message

@@ -97,3 +97,17 @@ def test_a_class_label_gives_one_row_at_a_time(target):
     assert value == sp.expand((mdl.yhat[mdl.k] - sp.KroneckerDelta(mdl.k, mdl.c)) * mdl.x[COL])
     text = derive.derivation(NAME, target=f"{target.kind} c", probs="p").text()
     assert "∂L/∂W_k,: = (p_k − 1[k = c]) xᵀ" in text
+
+
+def test_the_batch_gradient_is_the_mean_of_per_example_outer_products():
+    d = build(NAME)
+    batch = d.steps_of("batch")
+    assert batch[0].rule == "definition" and batch[-1].rule == "matrix-form" and all(s.verified for s in batch)
+    assert d.result == [s.after for s in d.steps_of("weights")][-1]  # the result stays the single example's
+    mean = batch[-1].after  # (1/N) Σ_t (ŷ⁽ᵗ⁾ − y⁽ᵗ⁾) x⁽ᵗ⁾ᵀ
+    assert mtx.shape_of(mean) == mtx.MATRICES["W"].shape
+    two = sp.expand(mtx.matrix_entry(mean, ROW, COL).subs(mdl.N, 2).doit())
+    expected = sum((mdl.yhat[t, ROW] - mdl.y[t, ROW]) * mdl.x[t, COL] for t in (1, 2)) / 2
+    assert two == sp.expand(expected)
+    latex = derive.derivation(NAME, probs="p").latex()
+    assert r"\sum_{t=1}^{N} \left(p^{(t)} - y^{(t)}\right) x^{(t)\top}" in latex

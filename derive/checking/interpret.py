@@ -24,6 +24,7 @@ TRANSPARENT_ACCENTS = {"boldsymbol", "mathbf", "bm", "mathit", "mathsf", "mathbf
 LOG_NAMES = {"log", "ln"}
 ALWAYS_PROB_FUNCTIONS = {"softmax"}
 GREEK_INDEX = {"alpha", "beta"}
+TRANSPOSE = ("T", "top", "intercal", "mathsf(T)")
 
 
 def key_of(node: Node | None) -> str | None:
@@ -228,10 +229,26 @@ class Interpreter:
             raise Unsupported(f"\\{base.name} without a body", base.col)
         value = self.entry(base, node.sub) if node.sub is not None else self.expr(base)
         if node.sup is not None:
-            if isinstance(value, sp.MatrixExpr) and key_of(node.sup) in ("T", "top", "intercal", "mathsf(T)"):
+            if isinstance(value, sp.MatrixExpr) and key_of(node.sup) in TRANSPOSE:
                 return sp.Transpose(value)
+            if isinstance(value, sp.MatrixSymbol) and (example := self.example_of(node.sup)) is not None:
+                return example(value)
             value = value ** self.power(node.sup)
         return value
+
+    def example_of(self, sup: Node):  # type: ignore[no-untyped-def]
+        """x^{(t)}: the vector of example t of a batch; x^{(t)\top} its transpose. None if ``sup`` is not one."""
+        items = list(sup.items) if isinstance(sup, Group) and sup.kind == "" and len(sup.items) == 1 else [sup]
+        if len(items) == 1 and isinstance(items[0], Product):
+            items = list(items[0].items)
+        transposed = len(items) == 2 and key_of(items[1]) in TRANSPOSE
+        if not items or not (isinstance(items[0], Group) and items[0].kind == "(" and len(items) == 1 + transposed):
+            return None
+        (index,) = self.indices(items[0].items[0]) if len(items[0].items) == 1 else (None,)
+        if not isinstance(index, sp.Symbol):
+            return None
+        self.example_indices.add(index)
+        return lambda vector: sp.Transpose(mtx.ExampleOf(vector, index)) if transposed else mtx.ExampleOf(vector, index)
 
     def power(self, node: Node) -> sp.Expr:
         exponent = self.expr(node)
@@ -346,6 +363,10 @@ class Interpreter:
         body = self.product(rest)
         limit = sub.items[0] if isinstance(sub, Group) and len(sub.items) == 1 else sub
         upper = self.expr(sup) if sup is not None else None
+        if isinstance(limit, Rel) and isinstance(body, sp.MatrixExpr) and limit.op == "=" \
+                and isinstance(limit.rhs, Num) and self.expr(limit.rhs) == 1:
+            (var,) = self.indices(limit.lhs)
+            return mtx.BatchSum(body, var, upper if upper is not None else mdl.N)
         if isinstance(limit, Rel):
             (var,) = self.indices(limit.lhs)
             other = self.expr(limit.rhs) if isinstance(limit.rhs, Num) else self.indices(limit.rhs)[0]
@@ -359,6 +380,8 @@ class Interpreter:
         indices = self.indices(limit)
         if len(indices) != 1:
             raise Unsupported("a sum over several indices at once is not read", _col(item))
+        if isinstance(body, sp.MatrixExpr):  # Σ_t over the examples of a batch
+            return mtx.BatchSum(body, indices[0], upper if upper is not None else mdl.N)
         return sp.Sum(body, (indices[0], 1, upper if upper is not None else mdl.n))
 
     def derivative_variable(self, frac: Frac) -> tuple[sp.Expr, Node | None] | None:

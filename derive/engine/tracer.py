@@ -22,18 +22,20 @@ class Tracer:
     """Holds the expression being transformed within one part and case."""
 
     def __init__(self, model: Model) -> None:
-        self.model = model
+        self.base_model = self.model = model
         self.steps: list[Step] = []
         self.part: Part | None = None
         self.parts: list[Part] = []
         self.current: sp.Expr = sp.S.Zero
         self.case: Case | None = None
         self.entry: tuple[sp.Expr, sp.Expr] | None = None
+        self.final: Step | None = None  # the step whose result is the derivation's (default: the last)
 
     def begin(self, part: Part, expr: sp.Expr | None = None, entry: tuple[sp.Expr, sp.Expr] | None = None) -> None:
         """Start a part at its goal (the left-hand side being derived). A part about a whole vector or matrix
         names the ``entry`` (row, col) by which its steps are verified."""
         self.part, self.case, self.entry = part, None, entry
+        self.model = part.model or self.base_model
         self.parts.append(part)
         self.current = part.goal if expr is None else expr
 

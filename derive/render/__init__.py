@@ -174,7 +174,9 @@ class View:
                  "bias_j": mdl.b[mdl.j], "weights": mtx.MATRICES["W"], "input": mtx.MATRICES["x"],
                  "bias": mtx.MATRICES["b"], "logits": mtx.MATRICES["z"], "probs": mtx.MATRICES["yhat"],
                  "labels": mtx.MATRICES["y"], "inputs": mdl.M, "ones": mtx.ONES,
-                 "input_row": sp.Transpose(mtx.MATRICES["x"]), "diag_probs": sp.DiagMatrix(mtx.MATRICES["yhat"]),
+                 "input_row": sp.Transpose(mtx.MATRICES["x"]),
+                 "example_input_row": sp.Transpose(mtx.ExampleOf(mtx.MATRICES["x"], mdl.t)),
+                 "diag_probs": sp.DiagMatrix(mtx.MATRICES["yhat"]),
                  "diag_probs_inverse": sp.Inverse(sp.DiagMatrix(mtx.MATRICES["yhat"])),
                  "loss_frobenius": loss_as_frobenius(),
                  "layer": MATRIX_DEFINITIONS[mtx.MATRICES["z"]]}

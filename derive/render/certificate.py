@@ -30,6 +30,8 @@ def certificate(derivation: Derivation, notation: Notation, view) -> dict[str, A
     from . import justification
 
     model = derivation.model
+    models = {part.key: part.model or model for part in derivation.parts}  # a batch part has its own
+    final = next(s for s in reversed(derivation.steps) if s.after is derivation.result)
     indices = sorted({s.name for step in derivation.steps
                       for e in (step.before, step.after, step.facts.get("row", 0), step.facts.get("col", 0))
                       for s in sp.sympify(e).atoms(sp.Symbol) if s in mdl.INDEX_SYMBOLS and s not in (mdl.c, mdl.h)})
@@ -38,20 +40,21 @@ def certificate(derivation: Derivation, notation: Notation, view) -> dict[str, A
         "title": derivation.title,
         "notation": notation.as_dict() | {"target": str(model.target)},
         "symbols": {"logits": "z", "labels": "y", "probs": "yhat", "classes": "n", "loss": "L",
-                    "batch": "N" if model.batch else None, "label_index": "c" if model.label_index else None,
+                    "batch": "N" if any(m.batch for m in models.values()) else None,
+                    "label_index": "c" if model.label_index else None,
                     "indices": indices},
         "directions": {"W": "dW", "b": "db", "parameter": "epsilon"} if derivation.method == "differentials" else None,
         "definitions": {name: {"indices": [s.name for s in idx], "sympy": sp.srepr(expr)}
                         for name, (idx, expr) in model.definitions().items()},
-        "result": _expr(view, model, derivation.result, derivation.steps[-1]) | {
+        "result": _expr(view, model, derivation.result, final) | {
             "lhs": {"latex": view.latex(derivation.result_lhs)}},
         "steps": [{
             "rule": step.rule,
             "part": step.part,
             "case": step.case.as_dict() if step.case else None,
             "assumes": list(step.assumes),
-            "before": _expr(view, model, step.before, step),
-            "after": _expr(view, model, step.after, step),
+            "before": _expr(view, models[step.part], step.before, step),
+            "after": _expr(view, models[step.part], step.after, step),
             "justification": justification(view, step, "text"),
             "verified": step.verified,
             "symbolic": step.symbolic,

@@ -191,6 +191,8 @@ class MathLatexPrinter(NotationMixin, LatexPrinter):
         return self.quantity_name(expr.name)
 
     def _print_Transpose(self, expr: sp.Transpose) -> str:
+        if type(expr.arg).__name__ == "ExampleOf":  # x^{(t)\top}, not a double superscript
+            return self._print_ExampleOf(expr.arg, transposed=True)
         inner = self._print(expr.arg)
         return (rf"\left({inner}\right)" if isinstance(expr.arg, sp.MatAdd) else inner) + r"^{\top}"
 
@@ -205,6 +207,16 @@ class MathLatexPrinter(NotationMixin, LatexPrinter):
 
     def _print_RowOf(self, expr: sp.Expr) -> str:
         return f"{self._print(expr.args[0])}_{{{self.index_text((expr.args[1],))},:}}"
+
+    def _print_ExampleOf(self, expr: sp.Expr, transposed: bool = False) -> str:
+        top = r"\top" if transposed else ""
+        return f"{self._print(expr.args[0])}^{{({self.index_text((expr.args[1],))}){top}}}"
+
+    def _print_BatchSum(self, expr: sp.Expr) -> str:
+        body, example, upper = expr.args
+        text = self._print(body)
+        text = rf"\left({text}\right)" if isinstance(body, sp.MatAdd) else text
+        return rf"\sum_{{{self._print(example)}=1}}^{{{self._print(upper)}}} {text}"
 
     def _print_Identity(self, expr: sp.Identity) -> str:
         return "I"
@@ -338,6 +350,14 @@ class MathTextPrinter(NotationMixin, StrPrinter):
 
     def _print_RowOf(self, expr: sp.Expr) -> str:
         return f"{self._print(expr.args[0])}_{self.index_text((expr.args[1],))},:"
+
+    def _print_ExampleOf(self, expr: sp.Expr) -> str:
+        return f"{self._print(expr.args[0])}^({self.index_text((expr.args[1],))})"
+
+    def _print_BatchSum(self, expr: sp.Expr) -> str:
+        body, example, _ = expr.args
+        text = self._print(body)
+        return f"Σ_{self._print(example)} " + (f"({text})" if isinstance(body, sp.MatAdd) else text)
 
     def _print_Identity(self, expr: sp.Identity) -> str:
         return "I"
