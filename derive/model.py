@@ -81,21 +81,30 @@ def softmax(index: sp.Expr, example: sp.Expr | None = None) -> sp.Expr:
 
 
 class TotalDifferential(sp.Expr):
-    """dF, the total differential of a scalar F with respect to the layer's parameters W and b.
+    """dF, the total differential of a scalar F with respect to the layer's parameters W and b, in the
+    direction (dW, db): Σ ∂F/∂W_ac dW_ac + Σ ∂F/∂b_a db_a.
 
-    In base quantities it is the directional derivative d/dε F(W + ε dW, b + ε db) at ε = 0, which plain
-    SymPy evaluates (``Subs`` of a ``Derivative`` by a Symbol) and which equals Σ ∂F/∂W_ac dW_ac + Σ ∂F/∂b_a db_a.
-    """
+    In base quantities the node stays (the evaluator seeds W and b with the direction); the certificate writes
+    it out as plain SymPy with :func:`written_out`."""
 
     is_commutative = True
 
 
+DIRECTIONS = {"W": "dW", "b": "db"}  # each parameter and its direction
+
+
 def directional(expr: sp.Expr) -> sp.Subs:
     """d/dε expr(W + ε dW, b + ε db) at ε = 0 (``expr`` in base quantities)."""
-    directions = {W: dW, b: db}
-    moved = expr.replace(lambda e: isinstance(e, sp.Indexed) and e.base in directions,
-                         lambda e: e + epsilon * directions[e.base][e.indices])
+    bases = {W: dW, b: db}
+    with sp.evaluate(False):  # rebuilding exp(...) of the moved arguments would ask SymPy's assumptions
+        moved = expr.replace(lambda e: isinstance(e, sp.Indexed) and e.base in bases,
+                             lambda e: sp.Add(e, sp.Mul(epsilon, bases[e.base][e.indices])))
     return sp.Subs(sp.Derivative(moved, epsilon), epsilon, 0)
+
+
+def written_out(expr: sp.Expr) -> sp.Expr:
+    """An expression in base quantities with each total differential as a directional derivative."""
+    return expr.replace(lambda e: isinstance(e, TotalDifferential), lambda e: directional(e.args[0]))
 
 
 @dataclass(frozen=True)
@@ -156,7 +165,7 @@ class Model:
         if isinstance(expr, sp.Indexed) and expr.base == z and self.linear and "z" not in keep:
             return linear_logits(expr.indices[-1], expr.indices[0] if len(expr.indices) == 2 else None)
         if isinstance(expr, TotalDifferential):
-            return directional(self._expand(expr.args[0], keep, build))
+            return TotalDifferential(self._expand(expr.args[0], keep, build))
         if isinstance(expr, sp.Derivative):
             var = expr.variables[0]
             name = var.base.label.name if isinstance(var, sp.Indexed) else ""

@@ -14,8 +14,11 @@ from typing import Callable
 
 import sympy as sp
 
+from .model import DIRECTIONS, TotalDifferential
+
 
 Frozen = sp.Function("Frozen")  # a value held constant under differentiation (models a forgotten dependence)
+ALONG_DIRECTION = ("along", "direction")  # a seed: every parameter entry moves along its direction
 
 
 class EvaluationError(Exception):
@@ -56,6 +59,7 @@ class Point:
     ints: dict[sp.Symbol, int]
     arrays: dict[str, dict[tuple[int, ...], float]]
     seed: tuple[str, tuple[int, ...]] | None = field(default=None)
+    memo: dict[tuple[object, ...], "float | Dual"] = field(default_factory=dict)  # see _compile_sum
 
 
 Compiled = Callable[[Point], "float | Dual"]
@@ -91,14 +95,17 @@ def compile_expr(expr: sp.Basic) -> Compiled:
         return _compile_index(expr)
     if isinstance(expr, sp.Indexed):
         name = expr.base.label.name
-        index_of = [_compile_index(a) for a in expr.indices]
+        key_of = _compile_key([_compile_index(a) for a in expr.indices])
 
         def indexed(p: Point):  # type: ignore[no-untyped-def]
-            key = tuple(f(p) for f in index_of)
+            key = key_of(p)
             try:
                 v = p.arrays[name][key]
             except KeyError:
                 raise EvaluationError(f"no value for {name}{list(key)}") from None
+            if p.seed is ALONG_DIRECTION:
+                tangent = DIRECTIONS.get(name)
+                return Dual(v, p.arrays[tangent].get(key, 0.0) if tangent else 0.0)
             if p.seed is not None:
                 return Dual(v, 1.0 if p.seed == (name, key) else 0.0)
             return v
@@ -152,12 +159,23 @@ def compile_expr(expr: sp.Basic) -> Compiled:
         return piecewise
     if isinstance(expr, sp.Derivative):
         return _compile_derivative(expr)
-    if isinstance(expr, sp.Subs):
-        return _compile_directional(expr)
+    if isinstance(expr, TotalDifferential):
+        return _compile_differential(expr)
     if isinstance(expr, Frozen):
         inner = compile_expr(expr.args[0])
         return lambda p: _real(inner(p))
     raise EvaluationError(f"cannot evaluate {type(expr).__name__}")
+
+
+def _compile_key(index_of: list[Callable[[Point], int]]) -> Callable[[Point], tuple[int, ...]]:
+    """The tuple of an entry's index values; one and two indices (all there are) without a generator."""
+    if len(index_of) == 1:
+        (first,) = index_of
+        return lambda p: (first(p),)
+    if len(index_of) == 2:
+        first, second = index_of
+        return lambda p: (first(p), second(p))
+    return lambda p: tuple(f(p) for f in index_of)
 
 
 def _compile_index(expr: sp.Basic) -> Callable[[Point], int]:
@@ -183,9 +201,37 @@ def _sum(values) -> "float | Dual":  # type: ignore[no-untyped-def]
     return r
 
 
+def free_indices(expr: sp.Basic) -> set[sp.Symbol]:
+    """Symbols free in ``expr``, looking inside derivative variables and leaving out summation variables."""
+    if isinstance(expr, sp.Symbol):
+        return {expr}
+    if isinstance(expr, sp.Sum):
+        inner = free_indices(expr.function)
+        for var, lo, hi in expr.limits:
+            inner = (inner - {var}) | free_indices(lo) | free_indices(hi)
+        return inner
+    if isinstance(expr, sp.Derivative):
+        return free_indices(expr.expr) | set().union(*(free_indices(v) for v in expr.variables))
+    if isinstance(expr, sp.Indexed):
+        return set().union(*(free_indices(a) for a in expr.indices))
+    return set().union(*(free_indices(a) for a in expr.args)) if expr.args else set()
+
+
 def _compile_sum(expr: sp.Sum) -> Compiled:
+    """A sum, remembered per point: the softmax denominator Σ_i e^{z_i} is the same for every j around it.
+    The memo key is what the sum depends on: its free indices' values and the seeded variable."""
     body = compile_expr(expr.function)
     limits = [(var, compile_expr(lo), compile_expr(hi)) for var, lo, hi in expr.limits]
+    free = tuple(sorted(free_indices(expr), key=str))
+    marker = object()
+
+    def remembered(p: Point):  # type: ignore[no-untyped-def]
+        ints = p.ints
+        key = (marker, p.seed, *[ints.get(s) for s in free])
+        found = p.memo.get(key)
+        if found is None:
+            found = p.memo[key] = run(p)
+        return found
 
     def run(p: Point, level: int = 0):  # type: ignore[no-untyped-def]
         if level == len(limits):
@@ -201,7 +247,7 @@ def _compile_sum(expr: sp.Sum) -> Compiled:
         else:
             p.ints[var] = saved
         return total
-    return run
+    return remembered
 
 
 def _compile_derivative(expr: sp.Derivative) -> Compiled:
@@ -226,26 +272,20 @@ def _compile_derivative(expr: sp.Derivative) -> Compiled:
     return derivative
 
 
-def _compile_directional(expr: sp.Subs) -> Compiled:
-    """Subs(Derivative(f(ε), ε), ε, a): the derivative along a scalar parameter, as a total differential is
-    written (f(W + ε dW) at ε = 0): the parameter becomes the dual number a + ε."""
-    derivative, variables, values = expr.args
-    if not (isinstance(derivative, sp.Derivative) and len(variables) == 1 and derivative.variables == variables
-            and isinstance(variables[0], sp.Symbol) and values[0].is_Number):
-        raise EvaluationError("only Subs(Derivative(f, e), e, number) is evaluated")
-    var, at = variables[0], float(values[0])
-    inner = compile_expr(derivative.expr)
+def _compile_differential(expr: TotalDifferential) -> Compiled:
+    """dF: every parameter entry carries its direction entry as the dual part (dW for W, db for b)."""
+    inner = compile_expr(expr.args[0])
 
-    def directional(p: Point) -> float:
-        if p.seed is not None or var in p.ints:
+    def differential(p: Point) -> float:
+        if p.seed is not None:
             raise EvaluationError("nested derivatives are not evaluated")
-        p.ints[var] = Dual(at, 1.0)  # type: ignore[assignment]
+        p.seed = ALONG_DIRECTION
         try:
             value = inner(p)
         finally:
-            del p.ints[var]
+            p.seed = None
         return value.d if isinstance(value, Dual) else 0.0
-    return directional
+    return differential
 
 
 def compile_condition(cond: sp.Basic) -> Callable[[Point], bool]:

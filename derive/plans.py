@@ -176,7 +176,7 @@ def linear_batch(tracer: Tracer, name: str, single: sp.Expr) -> None:
 def plan_linear_differentials(tracer: Tracer, name: str) -> None:
     """o = Wx + b by differentials: dL = −y : d log ŷ, the Jacobian as dŷ = (diag(ŷ) − ŷŷᵀ) dz, the Frobenius
     product moved onto dW and db, then the gradients read off dL = G_W : dW + G_b : db."""
-    jacobian_matrix = build("softmax-jacobian").result
+    jacobian_matrix = trace("softmax-jacobian").result
     tracer.begin(part(name, "differential", TotalDifferential(mdl.L), "differentials"))
     tracer.apply(UnfoldMatrix(), detail="loss-frobenius")
     tracer.apply(DifferentialConstant(), detail="constant")
@@ -204,7 +204,7 @@ def plan_linear_differentials(tracer: Tracer, name: str) -> None:
 
 def single_example_result(model: Model, example: sp.Symbol | None = mdl.t) -> sp.Expr:
     """ŷ_k − y_k of the softmax-cross-entropy plan, written for ``example`` (None: a single example)."""
-    single = build("softmax-cross-entropy", Target(model.target.kind, model.target.name)).result
+    single = trace("softmax-cross-entropy", Target(model.target.kind, model.target.name)).result
     if example is None:
         return single
     return single.replace(lambda e: isinstance(e, sp.Indexed) and e.base in (mdl.y, yhat),
@@ -238,13 +238,17 @@ PLANS: dict[tuple[str, str], tuple[Callable[[Tracer, str], None], Callable[[Targ
     ("linear-softmax-cross-entropy", "differentials"): (plan_linear_differentials, _linear_vector_model),
 }
 
-_CACHE: dict[tuple[str, str, Target], Derivation] = {}
+_TRACED: dict[tuple[str, str, Target], Derivation] = {}
+_VERIFIED: set[tuple[str, str, Target]] = set()
 
 
-def build(name: str, target: Target = Target(), method: str = "index") -> Derivation:
-    """Build and verify a catalogue derivation (cached per process: notation only changes the printing)."""
+def trace(name: str, target: Target = Target(), method: str = "index") -> Derivation:
+    """Run a catalogue plan without verifying it (cached per process: notation only changes the printing).
+
+    Other plans take results from here: the step that substitutes such a result is verified where it is used.
+    """
     key = (name, method, target)
-    if key not in _CACHE:
+    if key not in _TRACED:
         info = entry(name)
         plan, make_model = PLANS[(name, method)]
         model = make_model(target)
@@ -253,11 +257,20 @@ def build(name: str, target: Target = Target(), method: str = "index") -> Deriva
             plan(tracer, name)
         except RuleDoesNotApply as error:
             raise EngineError(f"internal error in plan {name}: {error}") from error
-        for each in tracer.parts:
-            verify_steps(each.model or model, [s for s in tracer.steps if s.part == each.key])
         final = tracer.final or tracer.steps[-1]
         goal = next(p.goal for p in tracer.parts if p.key == final.part)
-        _CACHE[key] = Derivation(name=name, title=info.title, model=model,
-                                 notation=Notation(), parts=tracer.parts, steps=tracer.steps,
-                                 result=final.after, result_lhs=final.facts.get("lhs", goal), method=method)
-    return _CACHE[key]
+        _TRACED[key] = Derivation(name=name, title=info.title, model=model,
+                                  notation=Notation(), parts=tracer.parts, steps=tracer.steps,
+                                  result=final.after, result_lhs=final.facts.get("lhs", goal), method=method)
+    return _TRACED[key]
+
+
+def build(name: str, target: Target = Target(), method: str = "index") -> Derivation:
+    """Build a catalogue derivation and verify every step (a step that fails raises EngineError)."""
+    derivation = trace(name, target, method)
+    key = (name, method, target)
+    if key not in _VERIFIED:
+        for each in derivation.parts:
+            verify_steps(each.model or derivation.model, derivation.steps_of(each.key))
+        _VERIFIED.add(key)
+    return derivation

@@ -14,7 +14,7 @@ import sympy as sp
 
 from . import model as mdl
 from .record import Case
-from .numeric import EvaluationError, Point, close, compile_expr, evaluate
+from .numeric import EvaluationError, Point, close, compile_expr, evaluate, free_indices
 
 CLASS_SIZES = (2, 3, 5)
 BATCH_SIZES = (1, 3)
@@ -45,22 +45,6 @@ class Outcome:
     points: int
     counterexample: Counterexample | None = None
     error: str | None = None
-
-
-def free_indices(expr: sp.Basic) -> set[sp.Symbol]:
-    """Symbols free in ``expr``, looking inside derivative variables and leaving out summation variables."""
-    if isinstance(expr, sp.Symbol):
-        return {expr}
-    if isinstance(expr, sp.Sum):
-        inner = free_indices(expr.function)
-        for var, lo, hi in expr.limits:
-            inner = (inner - {var}) | free_indices(lo) | free_indices(hi)
-        return inner
-    if isinstance(expr, sp.Derivative):
-        return free_indices(expr.expr) | set().union(*(free_indices(v) for v in expr.variables))
-    if isinstance(expr, sp.Indexed):
-        return set().union(*(free_indices(a) for a in expr.indices))
-    return set().union(*(free_indices(a) for a in expr.args)) if expr.args else set()
 
 
 def set_partitions(items: Sequence[sp.Symbol]) -> Iterator[list[list[sp.Symbol]]]:

@@ -22,7 +22,8 @@ from ..errors import InputError, UsageError
 from ..model import Model
 from ..notation import Notation
 from ..record import Case
-from ..verify import Outcome, check_equal, free_indices
+from ..numeric import free_indices
+from ..verify import Outcome, check_equal
 from .document import Chain, Document, load
 from .interpret import Interpreter, Vocabulary, key_of
 from .report import Definition, Report, StepVerdict

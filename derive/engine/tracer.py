@@ -97,7 +97,9 @@ class Tracer:
         facts = {"lhs": lhs, "rows": rows, "cols": cols, "row": sp.Integer(1) if row_only else entry[0],
                  "col": entry[1], "outer": sp.Integer(int(matrix.has(sp.Transpose))), "variable": lhs.variables[0],
                  "lhs_row": entry[0]}
-        return self._record("matrix-form", matrix, detail="row" if row_only else None, facts=facts)
+        detail = "row" if row_only else "batch" if matrix.has(mtx.BatchSum) else \
+            "diagonal" if matrix.has(sp.DiagMatrix) else None
+        return self._record("matrix-form", matrix, detail=detail, facts=facts)
 
 
 SYMBOLIC_RULES = ("algebra", "fold-definition")  # regroupings: exact checks are cheap and meaningful there

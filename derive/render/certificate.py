@@ -20,7 +20,7 @@ def _expr(view, model: mdl.Model, expr: sp.Expr, step=None) -> dict[str, str]:  
     """LaTeX as printed; SymPy in base quantities (a matrix form by its entry (row, col), 1-based)."""
     from ..engine.tracer import base_of
 
-    data = {"latex": view.latex(expr), "sympy": sp.srepr(base_of(model, expr, step))}
+    data = {"latex": view.latex(expr), "sympy": sp.srepr(mdl.written_out(base_of(model, expr, step)))}
     if step is not None and "row" in step.facts and is_matrix(expr):
         data["entry"] = [sp.srepr(step.facts["row"]), sp.srepr(step.facts["col"])]
     return data

@@ -13,7 +13,7 @@ from sympy.printing.latex import LatexPrinter
 from sympy.printing.str import StrPrinter
 
 from .. import model as mdl
-from ..matrices import PARAMETERS, ElementwiseLog, MatrixDifferential
+from ..matrices import PARAMETERS, ElementwiseLog, Frobenius, MatrixDifferential
 from ..engine.rules import excluded_index
 from ..notation import Notation
 
@@ -109,8 +109,10 @@ class NotationMixin:
         """Positive terms first (ŷ_k − y_k rather than −y_k + ŷ_k), otherwise SymPy's order; inner products
         with the parameters' differentials in the order of the parameters (G : dW + H : db)."""
         def key(term: sp.Expr) -> tuple[bool, int]:
-            names = [a.args[0].name for a in term.atoms(MatrixDifferential) if isinstance(a.args[0], sp.MatrixSymbol)]
-            rank = PARAMETERS.index(names[0]) if names and names[0] in PARAMETERS else -1
+            moved = term.args[1].args[0] if isinstance(term, Frobenius) and \
+                isinstance(term.args[1], MatrixDifferential) else None
+            rank = PARAMETERS.index(moved.name) if isinstance(moved, sp.MatrixSymbol) and moved.name in PARAMETERS \
+                else -1
             return term.could_extract_minus_sign(), rank
         return sorted(expr.as_ordered_terms(), key=key)
 
