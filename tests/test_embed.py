@@ -123,8 +123,8 @@ def test_notebook_validates(tmp_path):
     assert titles[1:4] == ["## The softmax Jacobian", "## The cross-entropy derivative", "## The chain rule"]
 
 
-EXAMPLES = [ROOT / "examples" / "mkdocs" / "docs" / "index.md", ROOT / "examples" / "mkdocs" / "docs" /
-            "cross-entropy.md", ROOT / "examples" / "lecture.tex"]
+DOCS = ROOT / "examples" / "mkdocs" / "docs"
+EXAMPLES = [DOCS / "index.md", DOCS / "cross-entropy.md", DOCS / "linear-layer.md", ROOT / "examples" / "lecture.tex"]
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
@@ -151,5 +151,5 @@ def test_example_lecture_compiles(tmp_path):
 def test_example_markdown_math_renders_in_katex(katex):
     from test_documents import math_strings
 
-    items = [m for path in EXAMPLES[:2] for m in math_strings(path.read_text(encoding="utf-8"))]
+    items = [m for path in EXAMPLES if path.suffix == ".md" for m in math_strings(path.read_text(encoding="utf-8"))]
     assert len(items) >= 30 and katex(items) == []
