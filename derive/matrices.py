@@ -104,8 +104,8 @@ def shape_of(expr: sp.Basic) -> tuple[sp.Expr, sp.Expr]:
         if cols != 1:
             raise ShapeMismatch(f"diag of a {_shape_text((rows, cols))} matrix")
         return rows, rows
-    if isinstance(expr, sp.Inverse):
-        rows, cols = shape_of(expr.arg)
+    if isinstance(expr, sp.MatPow) and expr.args[1] == -1:  # Inverse is a MatPow; A * B may make either
+        rows, cols = shape_of(expr.args[0])
         if rows != cols:
             raise ShapeMismatch(f"the inverse of a {_shape_text((rows, cols))} matrix")
         return rows, cols
@@ -182,8 +182,8 @@ def matrix_entry(expr: sp.Basic, row: sp.Expr, col: sp.Expr) -> sp.Expr:
         return sp.Sum(matrix_entry(body, row, col), (example, 1, upper))
     if isinstance(expr, sp.DiagMatrix):
         return sp.KroneckerDelta(row, col) * matrix_entry(expr.args[0], row, sp.Integer(1))
-    if isinstance(expr, sp.Inverse) and isinstance(expr.arg, sp.DiagMatrix):
-        return sp.KroneckerDelta(row, col) / matrix_entry(expr.arg.args[0], row, sp.Integer(1))
+    if isinstance(expr, sp.MatPow) and expr.args[1] == -1 and isinstance(expr.args[0], sp.DiagMatrix):
+        return sp.KroneckerDelta(row, col) / matrix_entry(expr.args[0].args[0], row, sp.Integer(1))
     if isinstance(expr, sp.Identity):
         return sp.KroneckerDelta(row, col)
     if isinstance(expr, sp.OneMatrix):

@@ -82,7 +82,7 @@ def softmax(index: sp.Expr, example: sp.Expr | None = None) -> sp.Expr:
 
 class TotalDifferential(sp.Expr):
     """dF, the total differential of a scalar F with respect to the layer's parameters W and b, in the
-    direction (dW, db): Σ ∂F/∂W_ac dW_ac + Σ ∂F/∂b_a db_a.
+    direction (dW, db): Σ ∂F/∂W_ac dW_ac + Σ ∂F/∂b_a db_a (without a layer: with respect to the logits).
 
     In base quantities the node stays (the evaluator seeds W and b with the direction); the certificate writes
     it out as plain SymPy with :func:`written_out`."""
@@ -90,12 +90,14 @@ class TotalDifferential(sp.Expr):
     is_commutative = True
 
 
-DIRECTIONS = {"W": "dW", "b": "db"}  # each parameter and its direction
+# Each independent quantity and its direction: the layer's W and b, or the logits z when there is no layer
+# (in a model with a layer, z is expanded into W and b before anything is evaluated).
+DIRECTIONS = {"W": "dW", "b": "db", "z": "dz"}
 
 
 def directional(expr: sp.Expr) -> sp.Subs:
-    """d/dε expr(W + ε dW, b + ε db) at ε = 0 (``expr`` in base quantities)."""
-    bases = {W: dW, b: db}
+    """d/dε expr(W + ε dW, b + ε db) at ε = 0 (``expr`` in base quantities; z + ε dz without a layer)."""
+    bases = {sp.IndexedBase(name): sp.IndexedBase(direction) for name, direction in DIRECTIONS.items()}
     with sp.evaluate(False):  # rebuilding exp(...) of the moved arguments would ask SymPy's assumptions
         moved = expr.replace(lambda e: isinstance(e, sp.Indexed) and e.base in bases,
                              lambda e: sp.Add(e, sp.Mul(epsilon, bases[e.base][e.indices])))

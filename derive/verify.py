@@ -118,7 +118,7 @@ def _point(model: "mdl.Model", ints: dict[sp.Symbol, int], size: int, batch: int
            assumes: Sequence[str], hot: int | None, rng: random.Random) -> tuple[Point, list[float]]:
     rows = range(1, batch + 1)
     arrays: dict[str, dict[tuple[int, ...], float]] = {name: {} for name in ("z", "y", "yhat", "W", "x", "b",
-                                                                            "dW", "db")}
+                                                                            "dW", "db", "dz")}
     labels: list[float] = []
     width = ints[mdl.M]
     if model.linear:  # one layer W, b for all examples; a direction dW, db for differentials
@@ -147,6 +147,7 @@ def _point(model: "mdl.Model", ints: dict[sp.Symbol, int], size: int, batch: int
         for col in range(1, size + 1):
             key = (row, col) if model.batch else (col,)
             arrays["z"][key] = logits[col - 1]
+            arrays["dz"][key] = rng.uniform(-1.0, 1.0)  # a direction, for differentials by the logits
             arrays["y"][key] = labels[col - 1]
             arrays["yhat"][key] = probs[col - 1]
     return Point(ints=ints, arrays=arrays), labels

@@ -9,7 +9,7 @@ import pytest
 
 import derive
 
-from helpers import NAMES, ROOT, run_cli
+from helpers import ROOT, ROUTES, run_cli
 
 FIXTURES = ROOT / "tests" / "fixtures"
 
@@ -95,11 +95,11 @@ def test_unsupported_construct_makes_only_that_step_unknown():
     assert report.exit_code == 3
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name, method", ROUTES)
 @pytest.mark.parametrize("flavor", ["dollar", "gfm"])
 @pytest.mark.parametrize("notation", [{}, {"logits": r"\theta", "probs": "p", "classes": "K"}])
-def test_generated_markdown_checks_all_valid(name, flavor, notation):
-    markdown = derive.derivation(name, **notation).markdown(flavor=flavor)
+def test_generated_markdown_checks_all_valid(name, method, flavor, notation):
+    markdown = derive.derivation(name, method, **notation).markdown(flavor=flavor)
     report = derive.check(markdown)
     assert report.steps and report.summary["invalid"] == 0 and report.summary["unknown"] == 0, \
         [(s.line, s.verdict, s.message) for s in report.steps if s.verdict != "valid"]
@@ -175,3 +175,17 @@ def test_batch_gradient_of_the_weights(rhs, verdict, message):
     report = derive.check("---\nderive:\n  linear: o = Wx + b\n---\n$$\n" + BATCH_MEAN + rhs + "\n$$\n")
     (step,) = report.steps
     assert step.verdict == verdict and (message is None or message in step.message), step.message
+
+
+def test_the_answer_by_differentials_checks_and_its_slips_do_not():
+    report = derive.check(FIXTURES / "seed_001_differentials.md")
+    verdicts = [(s.line, s.verdict) for s in report.steps]
+    assert [v for _, v in verdicts[:10]] == ["valid"] * 10, verdicts
+    wrong = {s.line: s for s in report.steps[10:]}
+    assert [s.verdict for s in wrong.values()] == ["invalid"] * 3
+    move, forgotten, shape = wrong.values()
+    assert move.counterexample is not None and forgotten.counterexample is not None
+    assert "cannot multiply n×1 by m×1" in shape.message
+    labels_any = derive.check(FIXTURES / "seed_001_differentials.md", target="any")
+    read_off = [s for s in labels_any.steps if s.rhs in ("(p - y)x^T", "p - y")]
+    assert [(s.verdict, s.holds_when) for s in read_off] == [("invalid", "sum of y = 1")] * 2  # the unstated 1ᵀy = 1

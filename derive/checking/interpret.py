@@ -17,7 +17,8 @@ from .. import matrices as mtx, model as mdl
 from ..engine.rules import sum_excluding
 from ..model import D
 from ..notation import Notation
-from .syntax import Accent, Cases, Frac, Group, Indicator, Node, Num, Product, Rel, Scripted, Sum, Unsupported, Word
+from .syntax import (Accent, Cases, Frac, Frobenius, Group, Indicator, Node, Num, Product, Rel, Scripted, Sum,
+                     Unsupported, Word)
 from .syntax import parse
 
 TRANSPARENT_ACCENTS = {"boldsymbol", "mathbf", "bm", "mathit", "mathsf", "mathbfit"}
@@ -165,6 +166,11 @@ class Interpreter:
         if key in self.v.loss:
             return mdl.L
         vectors = self.v.vectors()
+        if isinstance(node, Word) and not node.command and len(node.name) > 1 and node.name[0] == "d" \
+                and (node.name[1:] in vectors or node.name[1:] in self.v.loss):  # dW, db, dL: differentials
+            return mtx.differential(self.name(Word(node.name[1:], node.col + 1)))
+        if key == "I" and "I" not in self.v.definitions:
+            return mtx.IDENTITY
         if key in vectors:
             if vectors[key] in ("W", "x", "b"):
                 self.uses_linear = True
@@ -213,8 +219,13 @@ class Interpreter:
             return self.name(node)
         if isinstance(node, Cases):
             return self.cases(node)
-        if isinstance(node, Indicator):
-            raise Unsupported("an indicator needs a condition, as in \\mathbb{1}[k = c]", node.col)
+        if isinstance(node, Frobenius):
+            left, right = self.expr(node.left), self.expr(node.right)
+            if not (isinstance(left, sp.MatrixExpr) and isinstance(right, sp.MatrixExpr)):
+                raise Unsupported("A : B is the inner product of two vectors or matrices", node.col)
+            return mtx.Frobenius(left, right)
+        if isinstance(node, Indicator):  # \mathbf{1} with no condition: the vector of ones
+            return mtx.ONES
         raise Unsupported("cannot read this expression", _col(node))
 
     def scripted(self, node: Scripted) -> sp.Expr:
@@ -225,16 +236,39 @@ class Interpreter:
             return sp.exp(self.expr(node.sup))
         if isinstance(base, Indicator) and node.sub is not None:
             return self.indicator(node.sub, base.col)
+        if isinstance(base, Word) and not base.command and len(base.name) > 1 and node.sub is None \
+                and not self.known(base.name):  # yx^T, pp^T: TeX puts the superscript on the last letter
+            head, last = base.name[:-1], base.name[-1]
+            return self.product([Word(head, base.col), Scripted(Word(last, base.col + len(head)), None, node.sup)])
         if isinstance(base, Word) and base.name in ("sum", "partial"):
             raise Unsupported(f"\\{base.name} without a body", base.col)
+        if isinstance(base, Num) and base.value == "1" and node.sub is None and key_of(node.sup) in TRANSPOSE:
+            return sp.Transpose(mtx.ONES)  # 1^T: the vector of ones, as a row
         value = self.entry(base, node.sub) if node.sub is not None else self.expr(base)
         if node.sup is not None:
             if isinstance(value, sp.MatrixExpr) and key_of(node.sup) in TRANSPOSE:
                 return sp.Transpose(value)
             if isinstance(value, sp.MatrixSymbol) and (example := self.example_of(node.sup)) is not None:
                 return example(value)
+            if isinstance(value, sp.MatrixExpr):
+                return self.matrix_power(value, node.sup)
             value = value ** self.power(node.sup)
         return value
+
+    def known(self, name: str) -> bool:
+        """Whether letters stand for one name (a loss, a function, a definition, dW) rather than a product."""
+        vectors = self.v.vectors()
+        return name in self.v.loss or name in self.v.prob_functions or name in self.v.definitions \
+            or name in vectors or name in LOG_NAMES | {"exp", "diag", "Diag"} \
+            or (name[0] == "d" and (name[1:] in vectors or name[1:] in self.v.loss))
+
+    def matrix_power(self, value: sp.MatrixExpr, sup: Node) -> sp.Expr:
+        """Aᵀ or A⁻¹; other powers of a matrix are not read."""
+        if key_of(sup) in TRANSPOSE:
+            return sp.Transpose(value)
+        if self.power(sup) == -1:
+            return sp.Inverse(value)
+        raise Unsupported("only the transpose and the inverse of a matrix are read", _col(sup))
 
     def example_of(self, sup: Node):  # type: ignore[no-untyped-def]
         """x^{(t)}: the vector of example t of a batch; x^{(t)\top} its transpose. None if ``sup`` is not one."""
@@ -286,10 +320,14 @@ class Interpreter:
     # -- products: where operators take their arguments ---------------------------------------------------
 
     def product(self, items: list[Node]) -> sp.Expr:
-        factors: list[sp.Expr] = []
+        factors = _Factors()
         position = 0
         while position < len(items):
             item, rest = items[position], items[position + 1:]
+            if isinstance(item, Word) and item.name == "d" and not item.command and rest:
+                factors.differential_next = True  # \mathrm{d}X: the differential of the next factor
+                position += 1
+                continue
             head = item.base if isinstance(item, Scripted) else item
             if isinstance(head, Word) and head.command and head.name == "sum":
                 factors.append(self.big_sum(item, rest))
@@ -311,7 +349,12 @@ class Interpreter:
                 position += 1 + used
                 continue
             factors.append(self.expr(item))
+            if isinstance(item, Num) and item.value == "1":
+                factors.literal_ones.append(len(factors) - 1)
             position += 1
+        factors.ones_as_vectors()
+        if factors.differential_next:
+            raise Unsupported("a differential d needs something after it", _col(items[-1]))
         return functools.reduce(operator.mul, factors) if _has_matrix(factors) else sp.Mul(*factors)
 
     def application(self, item: Node, rest: list[Node]) -> tuple[sp.Expr, int] | None:
@@ -322,14 +365,20 @@ class Interpreter:
             if following is None:
                 raise Unsupported(f"\\{item.name} without an argument", item.col)
             argument = self.expr(following)
+            if isinstance(argument, sp.MatrixExpr):
+                if item.name == "exp":
+                    raise Unsupported("exp of a vector is not read (it would be the matrix exponential)", item.col)
+                return mtx.ElementwiseLog(argument), 1  # log(p) entry by entry
             return (sp.exp(argument) if item.name == "exp" else sp.log(argument)), 1
         if key in self.v.loss and _is_call(following):
             return mdl.L, 1
         if key in ("diag", "Diag") and _is_call(following):
-            vector = self.expr(following)
+            scripted = isinstance(following, Scripted) and following.sub is None and following.sup is not None
+            vector = self.expr(following.base if scripted else following)  # diag(p)^{-1}: the script is diag's
             if not isinstance(vector, sp.MatrixExpr):
                 raise Unsupported("diag of something that is not a vector", _col(item))
-            return sp.DiagMatrix(vector), 1
+            diagonal = sp.DiagMatrix(vector)
+            return (self.matrix_power(diagonal, following.sup) if scripted else diagonal), 1
         if key in self.v.prob_functions and _is_call(following):
             return self.probability_call(following), 1
         is_one = (isinstance(item, Num) and item.value == "1") or isinstance(item, Indicator)
@@ -405,6 +454,27 @@ class Interpreter:
             return var, None
         body = body_nodes[0] if len(body_nodes) == 1 else Product(tuple(body_nodes))
         return var, body
+
+
+class _Factors(list):
+    """The factors of a product read so far; after a differential marker d the next one is wrapped in d."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.differential_next = False
+        self.literal_ones: list[int] = []
+
+    def append(self, value: sp.Expr) -> None:
+        if self.differential_next:
+            value, self.differential_next = mtx.differential(value), False
+        super().append(value)
+
+    def ones_as_vectors(self) -> None:
+        """A 1 right before a row vector is the vector of ones: 1 pᵀ (nobody multiplies pᵀ by the number 1)."""
+        for position in self.literal_ones:
+            following = self[position + 1] if position + 1 < len(self) else None
+            if isinstance(following, sp.MatrixExpr) and mtx.shape_of(following)[0] == 1:
+                self[position] = mtx.ONES
 
 
 def _has_matrix(values: list[sp.Expr]) -> bool:

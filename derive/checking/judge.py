@@ -225,6 +225,12 @@ class Checker:
             verdict.unknown(error.message, error.column)
             return
         self.sync_batch()
+        if lhs.has(mtx.Frobenius) or rhs.has(mtx.Frobenius):  # A : B, written out as Σ_ab A_ab B_ab
+            try:
+                lhs, rhs = mtx.index_form(lhs), mtx.index_form(rhs)
+            except mtx.ShapeMismatch as error:
+                verdict.invalid_shape(f"shape mismatch: {self.sizes_in(str(error))}")
+                return
         if isinstance(lhs, sp.MatrixExpr) or isinstance(rhs, sp.MatrixExpr) or _matrix_derivative(lhs) \
                 or _matrix_derivative(rhs):
             compared = self.matrix_sides(verdict, lhs, rhs)

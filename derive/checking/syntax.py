@@ -92,6 +92,15 @@ class Rel:
 
 
 @dataclass(frozen=True)
+class Frobenius:
+    """``A : B`` (or ``A \\mathbin{:} B``), the inner product of two matrices."""
+
+    left: "Node"
+    right: "Node"
+    col: int
+
+
+@dataclass(frozen=True)
 class Indicator:
     col: int
 
@@ -101,7 +110,7 @@ class Cases:
     rows: tuple[tuple["Node", "Node | None"], ...] = field(default_factory=tuple)
 
 
-Node = Union[Num, Word, Accent, Scripted, Group, Frac, Sum, Product, Rel, Indicator, Cases]
+Node = Union[Num, Word, Accent, Scripted, Group, Frac, Sum, Product, Rel, Frobenius, Indicator, Cases]
 
 
 @lru_cache(maxsize=1)
@@ -131,6 +140,8 @@ def _build(tree) -> Node:  # type: ignore[no-untyped-def]
         return Sum(((-1, _build(kids[1])),))
     if kind == "pos":
         return _build(kids[1])
+    if kind == "frobenius":
+        return Frobenius(_build(kids[0]), _build(kids[2]), _col(kids[1]))
     if kind == "product":
         items = tuple(_build(k) for k in kids)
         return items[0] if len(items) == 1 else Product(items)
