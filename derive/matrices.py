@@ -119,6 +119,11 @@ def shape_of(expr: sp.Basic) -> tuple[sp.Expr, sp.Expr]:
         if isinstance(expr.expr, sp.MatrixExpr):  # a Jacobian: rows of f by rows of v
             return shape_of(expr.expr)[0], expr.variables[0].shape[0]
         return expr.variables[0].shape
+    if isinstance(expr, sp.Mul) and not isinstance(expr, sp.MatrixExpr) and is_matrix(expr):  # (∂L/∂f_k)(∂f_k/∂w_k)
+        shapes = [shape_of(f) for f in expr.args if is_matrix(f)]
+        if len(shapes) != 1:
+            raise ShapeMismatch("a product of derivatives by matrices is not read")
+        return shapes[0]
     if not isinstance(expr, sp.MatrixExpr):
         return sp.Integer(1), sp.Integer(1)
     if isinstance(expr, sp.Transpose):
@@ -172,6 +177,8 @@ def matrix_entry(expr: sp.Basic, row: sp.Expr, col: sp.Expr) -> sp.Expr:
     """Entry (row, col), 1-based, of a matrix expression, in index notation: ((p - y) x^T)_{kl} = (p_k - y_k) x_l."""
     if isinstance(expr, sp.Derivative) and isinstance(expr.variables[0], sp.MatrixExpr):
         return derivative_entry(expr, row, col)
+    if isinstance(expr, sp.Mul) and not isinstance(expr, sp.MatrixExpr) and is_matrix(expr):
+        return sp.Mul(*(matrix_entry(f, row, col) if is_matrix(f) else f for f in expr.args))
     if isinstance(expr, RowOf):
         return matrix_entry(expr.args[0], expr.args[1], col)
     if isinstance(expr, ExampleOf):
@@ -248,7 +255,9 @@ def frobenius_sum(node: Frobenius) -> sp.Expr:
 
 
 def is_matrix(expr: sp.Basic) -> bool:
-    """A vector or matrix, or a derivative that is one (∂L/∂W, ∂ŷ/∂z)."""
+    """A vector or matrix, a derivative that is one (∂L/∂W, ∂ŷ/∂z), or a number times one."""
+    if isinstance(expr, sp.Mul) and not isinstance(expr, sp.MatrixExpr):  # (MatMul is a Mul too)
+        return any(is_matrix(factor) for factor in expr.args)
     return isinstance(expr, sp.MatrixExpr) or (isinstance(expr, sp.Derivative)
                                                and isinstance(expr.variables[0], sp.MatrixExpr))
 

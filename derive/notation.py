@@ -29,6 +29,8 @@ MAX_VALUE_LENGTH = 80
 _NAME = r"(?:\\[A-Za-z]+|[A-Za-z])(?:_\{?[A-Za-z0-9]+\}?)?"
 _LINEAR = re.compile(rf"^\s*(?P<logits>{_NAME})\s*=\s*(?P<weights>{_NAME})\s*(?P<input>{_NAME})"
                      rf"\s*\+\s*(?P<bias>{_NAME})\s*$")
+_ROWS = re.compile(r"^\s*(?P<logits>\\?[A-Za-z]+)_\{?(?P<i>[a-z])\}?\s*=\s*(?P<weights>\\?[A-Za-z]+)_\{?(?P=i)\}?\s*"
+                   r"(?P<input>\\?[A-Za-z]+)(?:\s*\+\s*(?P<bias>\\?[A-Za-z]+)_\{?(?P=i)\}?)?\s*$")  # f_j = w_j x + b_j
 _TOKEN = re.compile(r"\\[A-Za-z]+|[A-Za-z0-9]|[{}_^' ]|.", re.S)
 _TARGET = re.compile(r"^(one-hot|class|distribution|any)(?:\s+([A-Za-z](?:_\{?[A-Za-z0-9]\}?)?))?$")
 
@@ -112,12 +114,18 @@ class Notation:
 
     @property
     def linear_names(self) -> tuple[str, str, str, str]:
-        """(logits, weights, input, bias) from ``linear`` such as ``o = Wx + b``; defaults z, W, x, b."""
+        """(logits, weights, input, bias) from ``linear`` such as ``o = Wx + b`` or the row form ``f_j = w_j x``
+        (whose bias, if not written, is b); defaults z, W, x, b."""
         if not self.linear:
             return (self.logits, "W", "x", "b")
-        match = _LINEAR.match(self.linear)
+        match = _ROWS.match(self.linear) or _LINEAR.match(self.linear)
         assert match, "validated in with_values"
-        return match["logits"], match["weights"], match["input"], match["bias"]
+        return match["logits"], match["weights"], match["input"], match["bias"] or "b"
+
+    @property
+    def linear_rows(self) -> bool:
+        """Whether the layer was written row by row (f_j = w_j x): row k of the weights is then w_k."""
+        return bool(self.linear) and _ROWS.match(self.linear) is not None
 
     def with_values(self, values: Mapping[str, str]) -> "Notation":
         """A copy with ``values`` (raw strings, as from the CLI or front matter) validated and applied."""
@@ -135,11 +143,12 @@ class Notation:
                 changes[key] = Target.parse(raw)
             elif key == "linear":
                 value = _check_plain(key, raw)
-                match = _LINEAR.match(value)
+                match = _ROWS.match(value) or _LINEAR.match(value)
                 if not match:
-                    raise UsageError(f"notation linear: {raw!r} is not of the form 'o = Wx + b'")
-                for part in match.groupdict().values():
-                    check_latex_value(key, part)
+                    raise UsageError(f"notation linear: {raw!r} is not of the form 'o = Wx + b' or 'f_j = w_j x'")
+                for name, part in match.groupdict().items():
+                    if part is not None and name != "i":
+                        check_latex_value(key, part)
                 changes[key] = value
                 changes.setdefault("logits", match["logits"])
             elif key == "shapes":

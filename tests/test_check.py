@@ -189,3 +189,16 @@ def test_the_answer_by_differentials_checks_and_its_slips_do_not():
     labels_any = derive.check(FIXTURES / "seed_001_differentials.md", target="any")
     read_off = [s for s in labels_any.steps if s.rhs in ("(p - y)x^T", "p - y")]
     assert [(s.verdict, s.holds_when) for s in read_off] == [("invalid", "sum of y = 1")] * 2  # the unstated 1ᵀy = 1
+
+
+def test_a_layer_written_row_by_row():
+    """linear: f_j = w_j x (contract §3): w_k is row k of the weights, a row vector, and so is its gradient."""
+    head = "---\nderive:\n  linear: f_j = w_j x\n  probs: p\n  target: class c\n---\n"
+    steps = [r"\frac{\partial f_k}{\partial w_k} = x^T",
+             r"\frac{\partial L}{\partial w_k} = \frac{\partial L}{\partial f_k} \frac{\partial f_k}{\partial w_k}"
+             r" = (p_k - 1(k = c)) x^T",
+             r"\frac{\partial L}{\partial w_k} = (p_k - 1(k = c)) x",
+             r"\frac{\partial L}{\partial W} = (p - y) x^T"]
+    report = derive.check(head + "".join(f"$$\n{step}\n$$\n\n" for step in steps))
+    assert [s.verdict for s in report.steps] == ["valid", "valid", "valid", "invalid", "valid"]
+    assert "1×m expected, the shape of w_k" in report.steps[3].message

@@ -111,3 +111,11 @@ def test_the_batch_gradient_is_the_mean_of_per_example_outer_products():
     assert two == sp.expand(expected)
     latex = derive.derivation(NAME, probs="p").latex()
     assert r"\sum_{t=1}^{N} \left(p^{(t)} - y^{(t)}\right) x^{(t)\top}" in latex
+
+
+def test_the_layer_written_row_by_row_names_rows_w_k():
+    text = derive.derivation(NAME, linear="f_j = w_j x", probs="p", target="class c").text()
+    assert "∂L/∂w_k = (p_k − 1[k = c]) xᵀ" in text and "f_j = Σ_r w_jr x_r + b_j" in text
+    latex = derive.derivation(NAME, linear="f_j = w_j x", probs="p").latex()  # the whole matrix is W
+    assert r"W \in \mathbb{R}^{n \times m}" in latex and r"\left(p - y\right) x^{\top}" in latex
+    assert r"\frac{\partial L}{\partial w_{kl}}" in latex

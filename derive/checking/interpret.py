@@ -88,6 +88,8 @@ class Vocabulary:
     def vectors(self) -> dict[str, str]:
         """Names of whole vectors and matrices -> canonical names (``model.MATRICES``)."""
         table = {self.logits: "z", self.labels: "y", self.weights: "W", self.inputs: "x", self.bias: "b"}
+        if len(self.weights) == 1 and self.weights.islower():  # rows w_j: the whole matrix is W
+            table[self.weights.upper()] = "W"
         table.update({s: "yhat" for s in self.prob_symbols})
         return table
 
@@ -141,8 +143,10 @@ class Interpreter:
         if key in table:
             if table[key] in (mdl.W, mdl.x, mdl.b):
                 self.uses_linear = True
+                if table[key] == mdl.W and len(idx) == 1:  # W_k, w_k: row k of the weights
+                    return mtx.RowOf(mtx.MATRICES["W"], idx[0])
                 if table[key] == mdl.W and len(idx) != 2:
-                    raise Unsupported(f"{key} takes two indices, as in {key}_{{kl}}", _col(base))
+                    raise Unsupported(f"{key} takes one index (a row) or two, as in {key}_{{kl}}", _col(base))
                 if table[key] == mdl.W:
                     return mdl.W[idx]
             if len(idx) == 2:
@@ -196,7 +200,11 @@ class Interpreter:
             return sp.Rational(node.value)
         if isinstance(node, Sum):
             terms = [sign * self.expr(term) for sign, term in node.terms]
-            return functools.reduce(operator.add, terms) if _has_matrix(terms) else sp.Add(*terms)
+            if not _has_matrix(terms):
+                return sp.Add(*terms)
+            if not all(isinstance(term, sp.MatrixExpr) for term in terms):  # pᵀp is a number, diag(p) is not
+                raise mtx.ShapeMismatch("cannot add " + " and ".join(_term_text(t) for t in terms))
+            return functools.reduce(operator.add, terms)
         if isinstance(node, Product):
             return self.product(list(node.items))
         if isinstance(node, Group):
@@ -355,7 +363,12 @@ class Interpreter:
         factors.ones_as_vectors()
         if factors.differential_next:
             raise Unsupported("a differential d needs something after it", _col(items[-1]))
-        return functools.reduce(operator.mul, factors) if _has_matrix(factors) else sp.Mul(*factors)
+        if not _has_matrix(factors):
+            return sp.Mul(*factors)
+        value = functools.reduce(operator.mul, factors)
+        if isinstance(value, sp.MatrixExpr) and _shape_or_none(value) == (1, 1):  # w_k x, 1ᵀy: a number
+            return mtx.matrix_entry(value, sp.Integer(1), sp.Integer(1))
+        return value
 
     def application(self, item: Node, rest: list[Node]) -> tuple[sp.Expr, int] | None:
         """A function applied to the next factor: log, exp, softmax(θ)_k, σ(θ_j), L(θ), 1(k = c)."""
@@ -447,13 +460,28 @@ class Interpreter:
         if len(var_nodes) != 1:
             raise Unsupported("cannot read the variable of this derivative", frac.col)
         var = self.expr(var_nodes[0])
-        if not isinstance(var, (sp.Indexed, sp.MatrixSymbol)):
+        if not isinstance(var, (sp.Indexed, sp.MatrixSymbol, mtx.RowOf)):
             raise Unsupported("derivatives are read by entries of a vector, as in \\partial z_k", frac.col)
         body_nodes = numerator_marker[1] + num[1:]
         if not body_nodes:
             return var, None
         body = body_nodes[0] if len(body_nodes) == 1 else Product(tuple(body_nodes))
         return var, body
+
+
+def _term_text(term: sp.Expr) -> str:
+    if not isinstance(term, sp.MatrixExpr):
+        return "a number"
+    rows, cols = _shape_or_none(term) or ("?", "?")
+    return f"a matrix of shape {rows}×{cols}"
+
+
+def _shape_or_none(value: sp.MatrixExpr) -> tuple[sp.Expr, sp.Expr] | None:
+    """The shape, or None when the factors do not fit (the judge reports that, with both shapes)."""
+    try:
+        return mtx.shape_of(value)
+    except mtx.ShapeMismatch:
+        return None
 
 
 class _Factors(list):
@@ -473,7 +501,7 @@ class _Factors(list):
         """A 1 right before a row vector is the vector of ones: 1 pᵀ (nobody multiplies pᵀ by the number 1)."""
         for position in self.literal_ones:
             following = self[position + 1] if position + 1 < len(self) else None
-            if isinstance(following, sp.MatrixExpr) and mtx.shape_of(following)[0] == 1:
+            if isinstance(following, sp.MatrixExpr) and (_shape_or_none(following) or (0,))[0] == 1:
                 self[position] = mtx.ONES
 
 

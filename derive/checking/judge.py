@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 import sympy as sp
+from sympy.matrices.exceptions import ShapeError
 
 from .. import matrices as mtx, model as mdl
 from ..errors import InputError, UsageError
@@ -218,6 +219,15 @@ class Checker:
     # -- one step -----------------------------------------------------------------------------------------
 
     def judge(self, verdict: StepVerdict, left, right, case: Case | None) -> None:  # type: ignore[no-untyped-def]
+        """One step's verdict; sizes that do not fit anywhere in it make it invalid, with the shapes."""
+        try:
+            self.judge_step(verdict, left, right, case)
+        except (mtx.ShapeMismatch, ShapeError) as error:
+            verdict.invalid_shape(f"shape mismatch: {self.sizes_in(str(error))}")
+        except TypeError as error:  # SymPy refuses to combine what was read (a matrix where a number goes)
+            verdict.unknown(f"cannot combine these quantities: {error}")
+
+    def judge_step(self, verdict: StepVerdict, left, right, case: Case | None) -> None:  # type: ignore[no-untyped-def]
         try:
             lhs = self.read(left)
             rhs = self.read(right)
@@ -231,8 +241,7 @@ class Checker:
             except mtx.ShapeMismatch as error:
                 verdict.invalid_shape(f"shape mismatch: {self.sizes_in(str(error))}")
                 return
-        if isinstance(lhs, sp.MatrixExpr) or isinstance(rhs, sp.MatrixExpr) or _matrix_derivative(lhs) \
-                or _matrix_derivative(rhs):
+        if mtx.is_matrix(lhs) or mtx.is_matrix(rhs):
             compared = self.matrix_sides(verdict, lhs, rhs)
             if compared is None:
                 return
@@ -260,8 +269,12 @@ class Checker:
         if derivative is not None:
             names = {canonical: user for user, canonical in self.vocabulary.vectors().items()}
             var, inner = derivative.variables[0], derivative.expr
-            what = f"the shape of {names.get(var.name, var.name)}" if not isinstance(inner, sp.MatrixExpr) else \
-                f"the Jacobian of {names.get(str(inner), inner)} by {names.get(var.name, var.name)}"
+            if isinstance(var, mtx.RowOf):  # w_k, row k of W
+                variable = f"{self.vocabulary.weights}_{var.args[1]}"
+            else:
+                variable = names.get(var.name, var.name)
+            what = f"the shape of {variable}" if not isinstance(inner, sp.MatrixExpr) else \
+                f"the Jacobian of {names.get(str(inner), inner)} by {variable}"
             want = f"; {self.shape_text(mtx.shape_of(derivative))} expected, {what}"
         try:
             left, right = mtx.shape_of(lhs), mtx.shape_of(rhs)
@@ -339,7 +352,7 @@ class Checker:
 
 
 def _matrix_derivative(expr: sp.Expr) -> bool:
-    return isinstance(expr, sp.Derivative) and isinstance(expr.variables[0], sp.MatrixSymbol)
+    return isinstance(expr, sp.Derivative) and isinstance(expr.variables[0], sp.MatrixExpr)
 
 
 def _entry_index(size: sp.Expr) -> sp.Expr:
@@ -348,11 +361,7 @@ def _entry_index(size: sp.Expr) -> sp.Expr:
 
 
 def _entry(expr: sp.Expr, row: sp.Expr, col: sp.Expr) -> sp.Expr:
-    if _matrix_derivative(expr):
-        return mtx.derivative_entry(expr, row, col)
-    if isinstance(expr, sp.MatrixExpr):
-        return mtx.matrix_entry(expr, row, col)
-    return expr
+    return mtx.matrix_entry(expr, row, col) if mtx.is_matrix(expr) else expr
 
 
 _SHAPE = re.compile(r"^\s*(?P<name>[A-Za-z]+)\s*:\s*(?P<rows>\d{1,4})\s*(?:[x×]\s*(?P<cols>\d{1,4}))?\s*$")

@@ -50,6 +50,20 @@ class NotationMixin:
         """The user's symbol for a canonical quantity (yhat, y, z, W, ...), whole or indexed."""
         return self.quantity_names.get(name, name)
 
+    def matrix_name(self, name: str) -> str:
+        """The user's symbol for a whole vector or matrix: with rows written w_j, the matrix is W."""
+        symbol = self.quantity_name(name)
+        if name == "W" and self.notation.linear_rows and len(symbol) == 1 and symbol.islower():
+            return symbol.upper()
+        return symbol
+
+    def row_text(self, expr: sp.Expr, row_only: str) -> str:
+        """Row k of W: w_k when the layer was written row by row, else W_{k,:} (``row_only`` formats k)."""
+        index = self.index_text((expr.args[1],))
+        if self.notation.linear_rows:
+            return f"{self.quantity_name('W')}_{row_only.format(index)}"
+        return f"{self._print(expr.args[0])}_{row_only.format(index + ',:')}"
+
     @staticmethod
     def matrix_terms(expr: sp.MatAdd) -> list[tuple[bool, sp.Expr]]:
         """(negative, term) pairs of a matrix sum, positive terms first."""
@@ -190,7 +204,7 @@ class MathLatexPrinter(NotationMixin, LatexPrinter):
     def _print_MatrixSymbol(self, expr: sp.MatrixSymbol, style: str = "plain") -> str:
         if expr.name == "yhat" and self.probs_function:
             return f"{self.probs_function}({self.notation.logits})"
-        return self.quantity_name(expr.name)
+        return self.matrix_name(expr.name)
 
     def _print_Transpose(self, expr: sp.Transpose) -> str:
         if type(expr.arg).__name__ == "ExampleOf":  # x^{(t)\top}, not a double superscript
@@ -208,7 +222,7 @@ class MathLatexPrinter(NotationMixin, LatexPrinter):
         return f"{self._print(expr.arg)}^{{-1}}"
 
     def _print_RowOf(self, expr: sp.Expr) -> str:
-        return f"{self._print(expr.args[0])}_{{{self.index_text((expr.args[1],))},:}}"
+        return self.row_text(expr, "{{{}}}")
 
     def _print_ExampleOf(self, expr: sp.Expr, transposed: bool = False) -> str:
         top = r"\top" if transposed else ""
@@ -335,7 +349,7 @@ class MathTextPrinter(NotationMixin, StrPrinter):
         return f"{base}_{sub}"
 
     def _print_MatrixSymbol(self, expr: sp.MatrixSymbol) -> str:
-        return self._sym(self.quantity_name(expr.name))
+        return self._sym(self.matrix_name(expr.name))
 
     def _print_Transpose(self, expr: sp.Transpose) -> str:
         inner = self._print(expr.arg)
@@ -351,7 +365,7 @@ class MathTextPrinter(NotationMixin, StrPrinter):
         return f"{self._print(expr.arg)}⁻¹"
 
     def _print_RowOf(self, expr: sp.Expr) -> str:
-        return f"{self._print(expr.args[0])}_{self.index_text((expr.args[1],))},:"
+        return self._sym(self.row_text(expr, "{}"))
 
     def _print_ExampleOf(self, expr: sp.Expr) -> str:
         return f"{self._print(expr.args[0])}^({self.index_text((expr.args[1],))})"
