@@ -191,8 +191,10 @@ class Model:
 
 @lru_cache(maxsize=4096)
 def _expanded(model: Model, expr: sp.Expr, keep: frozenset[str]) -> sp.Expr:
-    """Memoised expansion: each step's "before" is the previous step's "after"."""
-    return model._expand(expr, keep, softmax)
+    """Memoised expansion: each step's "before" is the previous step's "after". Built unevaluated: SymPy's
+    simplification on construction (and its assumption queries) is most of the cost, and nothing needs it."""
+    with sp.evaluate(False):
+        return model._expand(expr, keep, softmax)
 
 
 def mistaken_softmax(mistake: str) -> Callable[..., sp.Expr]:

@@ -162,7 +162,8 @@ def symbolically_equal(lhs: sp.Expr, rhs: sp.Expr) -> bool | None:
     Bounded by expression size rather than time (a clock cannot interrupt SymPy safely). True when proved;
     None when not tried or not decided (``expand`` does not see Kronecker sums): never a verdict of "false".
     """
-    if lhs.has(sp.Derivative, sp.Piecewise) or rhs.has(sp.Derivative, sp.Piecewise):
+    derivatives = (sp.Derivative, sp.Piecewise, mdl.TotalDifferential)
+    if lhs.has(*derivatives) or rhs.has(*derivatives):
         return None
     if sp.count_ops(lhs) + sp.count_ops(rhs) > SYMBOLIC_OPS_LIMIT:
         return None
