@@ -120,10 +120,10 @@ def shape_of(expr: sp.Basic) -> tuple[sp.Expr, sp.Expr]:
             return shape_of(expr.expr)[0], expr.variables[0].shape[0]
         return expr.variables[0].shape
     if isinstance(expr, sp.Mul) and not isinstance(expr, sp.MatrixExpr) and is_matrix(expr):  # (∂L/∂f_k)(∂f_k/∂w_k)
-        shapes = [shape_of(f) for f in expr.args if is_matrix(f)]
-        if len(shapes) != 1:
+        found = [shape_of(f) for f in expr.args if is_matrix(f)]
+        if len(found) != 1:
             raise ShapeMismatch("a product of derivatives by matrices is not read")
-        return shapes[0]
+        return found[0]
     if not isinstance(expr, sp.MatrixExpr):
         return sp.Integer(1), sp.Integer(1)
     if isinstance(expr, sp.Transpose):

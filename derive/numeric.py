@@ -58,7 +58,7 @@ class Point:
 
     ints: dict[sp.Symbol, int]
     arrays: dict[str, dict[tuple[int, ...], float]]
-    seed: tuple[str, tuple[int, ...]] | None = field(default=None)
+    seed: tuple[object, ...] | None = field(default=None)  # (name, key) of one entry, or ALONG_DIRECTION
     memo: dict[tuple[object, ...], "float | Dual"] = field(default_factory=dict)  # see _compile_sum
 
 

@@ -385,13 +385,14 @@ class Interpreter:
             return (sp.exp(argument) if item.name == "exp" else sp.log(argument)), 1
         if key in self.v.loss and _is_call(following):
             return mdl.L, 1
-        if key in ("diag", "Diag") and _is_call(following):
-            scripted = isinstance(following, Scripted) and following.sub is None and following.sup is not None
-            vector = self.expr(following.base if scripted else following)  # diag(p)^{-1}: the script is diag's
+        if key in ("diag", "Diag") and following is not None and _is_call(following):
+            script = following.sup if isinstance(following, Scripted) and following.sub is None else None
+            argument = following.base if script is not None and isinstance(following, Scripted) else following
+            vector = self.expr(argument)  # diag(p)^{-1}: the superscript is diag's, not p's
             if not isinstance(vector, sp.MatrixExpr):
                 raise Unsupported("diag of something that is not a vector", _col(item))
             diagonal = sp.DiagMatrix(vector)
-            return (self.matrix_power(diagonal, following.sup) if scripted else diagonal), 1
+            return (self.matrix_power(diagonal, script) if script is not None else diagonal), 1
         if key in self.v.prob_functions and _is_call(following):
             return self.probability_call(following), 1
         is_one = (isinstance(item, Num) and item.value == "1") or isinstance(item, Indicator)

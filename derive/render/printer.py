@@ -7,6 +7,7 @@ values were validated to a safe LaTeX vocabulary (``derive.notation``), so they 
 from __future__ import annotations
 
 from functools import cached_property, lru_cache
+from typing import Callable
 
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
@@ -25,6 +26,7 @@ class NotationMixin:
 
     notation: Notation
     label_name: str
+    _print: Callable[..., str]  # from the SymPy printer this is mixed into
 
     def setup(self, notation: Notation, model: mdl.Model) -> None:
         self.notation = notation
