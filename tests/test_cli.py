@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -62,3 +63,12 @@ def test_output_file_is_written(tmp_path):
     done = run_cli("show", "cross-entropy", "--format", "latex", "-o", str(out))
     assert done.returncode == 0 and done.stdout == ""
     assert "\\frac{\\partial L}{\\partial \\hat{y}_{k}}" in out.read_text()
+
+
+def test_the_template_cache_changes_nothing_but_speed(tmp_path):
+    plain = subprocess.run([sys.executable, "-m", "derive", "show", "softmax-jacobian"], capture_output=True,
+                           text=True, env=dict(os.environ, DERIVE_NO_TEMPLATE_CACHE="1"))
+    cached = [subprocess.run([sys.executable, "-m", "derive", "show", "softmax-jacobian"], capture_output=True,
+                             text=True, env=dict(os.environ, TMPDIR=str(tmp_path))) for _ in range(2)]
+    assert plain.returncode == 0 and all(c.stdout == plain.stdout for c in cached)
+    assert list(tmp_path.glob("_jinja2-cache-*/*.cache"))  # compiled once, then read back

@@ -46,12 +46,34 @@ def environment():  # type: ignore[no-untyped-def]
     private temporary directory, keyed by each template's checksum (``DERIVE_NO_TEMPLATE_CACHE=1``: none)."""
     import jinja2
 
-    cache = None if os.environ.get("DERIVE_NO_TEMPLATE_CACHE") else jinja2.FileSystemBytecodeCache()
+    cache = None if os.environ.get("DERIVE_NO_TEMPLATE_CACHE") else _template_cache(jinja2)
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(template_dir())), autoescape=False,
                              trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
                              undefined=jinja2.StrictUndefined, bytecode_cache=cache)
     env.globals["rule_name"] = RULE_NAMES.get
     return env
+
+
+def _template_cache(jinja2):  # type: ignore[no-untyped-def]
+    """Jinja's bytecode cache, or None where no private temporary directory can be had; a cache that cannot be
+    written or read is skipped, never an error."""
+    class QuietCache(jinja2.FileSystemBytecodeCache):  # type: ignore[name-defined,misc]
+        def load_bytecode(self, bucket) -> None:  # type: ignore[no-untyped-def]
+            try:
+                super().load_bytecode(bucket)
+            except OSError:
+                pass
+
+        def dump_bytecode(self, bucket) -> None:  # type: ignore[no-untyped-def]
+            try:
+                super().dump_bytecode(bucket)
+            except OSError:
+                pass
+
+    try:
+        return QuietCache()
+    except (OSError, RuntimeError):
+        return None
 
 
 class Printed:
