@@ -31,7 +31,9 @@ def build_parser() -> Parser:
     show = commands.add_parser("show", help="show a derivation step by step")
     show.add_argument("name", metavar="NAME", help="a name from 'derive list'")
     show.add_argument("--format", default="text", help=f"one of: {', '.join(FORMATS)} (default: text)")
-    show.add_argument("--method", default="index", help="route, where a derivation has several")
+    show.add_argument("--method", default="index",
+                      help="route, where a derivation has several: index (default) or differentials "
+                           "(linear-softmax-cross-entropy); see 'derive list'")
     show.add_argument("--standalone", action="store_true", help="LaTeX: a whole compilable document")
     show.add_argument("--flavor", default="dollar", help="Markdown math delimiters: dollar or gfm")
     show.add_argument("--notation", action="append", default=[], metavar="KEY=VALUE",
