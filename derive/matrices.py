@@ -97,7 +97,7 @@ def varies(expr: sp.Basic) -> bool:
 
 def shape_of(expr: sp.Basic) -> tuple[sp.Expr, sp.Expr]:
     """The shape of a matrix expression, checked factor by factor (SymPy lets n×1 times m×1 through)."""
-    if isinstance(expr, (sp.MatrixSymbol, sp.Identity, sp.OneMatrix)):
+    if isinstance(expr, (sp.MatrixSymbol, sp.Identity, sp.OneMatrix, RowOf)):
         return expr.shape
     if isinstance(expr, sp.DiagMatrix):
         rows, cols = shape_of(expr.args[0])
@@ -109,11 +109,7 @@ def shape_of(expr: sp.Basic) -> tuple[sp.Expr, sp.Expr]:
         if rows != cols:
             raise ShapeMismatch(f"the inverse of a {_shape_text((rows, cols))} matrix")
         return rows, cols
-    if isinstance(expr, (MatrixDifferential, ElementwiseLog)):
-        return shape_of(expr.args[0])
-    if isinstance(expr, RowOf):
-        return expr.shape
-    if isinstance(expr, (ExampleOf, BatchSum)):
+    if isinstance(expr, (MatrixDifferential, ElementwiseLog, ExampleOf, BatchSum)):  # the shape of what they hold
         return shape_of(expr.args[0])
     if isinstance(expr, sp.Derivative) and isinstance(expr.variables[0], sp.MatrixExpr):
         if isinstance(expr.expr, sp.MatrixExpr):  # a Jacobian: rows of f by rows of v

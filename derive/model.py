@@ -33,8 +33,7 @@ W, x, b = sp.IndexedBase("W"), sp.IndexedBase("x"), sp.IndexedBase("b")   # a li
 M = sp.Symbol("m", integer=True, positive=True)   # input size of the linear layer
 l, r = sp.symbols("l r", integer=True)  # noqa: E741  input indices: free (W_kl) and summed
 
-dW, db = sp.IndexedBase("dW"), sp.IndexedBase("db")  # a direction in parameter space (differentials)
-epsilon = sp.Symbol("epsilon")                     # the step along that direction
+epsilon = sp.Symbol("epsilon")                     # the step along a direction (differentials, see DIRECTIONS)
 
 INDEX_SYMBOLS = (i, j, k, m, t, s, c, h, l, r)
 SIZE_SYMBOLS = (n, N, M)

@@ -258,34 +258,26 @@ def _compile_derivative(expr: sp.Derivative) -> Compiled:
         raise EvaluationError(f"derivative by {var}, which is not an entry of a vector")
     name = var.base.label.name
     idx = [compile_expr(a) for a in var.indices]
-    inner = compile_expr(expr.expr)
+    return _seeded(compile_expr(expr.expr), lambda p: (name, tuple(_int(f(p)) for f in idx)))
 
+
+def _compile_differential(expr: TotalDifferential) -> Compiled:
+    """dF: every parameter entry carries its direction entry as the dual part (dW for W, db for b)."""
+    return _seeded(compile_expr(expr.args[0]), lambda p: ALONG_DIRECTION)
+
+
+def _seeded(inner: Compiled, seed_at: Callable[[Point], tuple[object, ...]]) -> Compiled:
+    """The dual part of ``inner`` with the seed ``seed_at`` gives at the point: one derivative, not nested."""
     def derivative(p: Point) -> float:
         if p.seed is not None:
             raise EvaluationError("nested derivatives are not evaluated")
-        p.seed = (name, tuple(_int(f(p)) for f in idx))
+        p.seed = seed_at(p)
         try:
             value = inner(p)
         finally:
             p.seed = None
         return value.d if isinstance(value, Dual) else 0.0
     return derivative
-
-
-def _compile_differential(expr: TotalDifferential) -> Compiled:
-    """dF: every parameter entry carries its direction entry as the dual part (dW for W, db for b)."""
-    inner = compile_expr(expr.args[0])
-
-    def differential(p: Point) -> float:
-        if p.seed is not None:
-            raise EvaluationError("nested derivatives are not evaluated")
-        p.seed = ALONG_DIRECTION
-        try:
-            value = inner(p)
-        finally:
-            p.seed = None
-        return value.d if isinstance(value, Dual) else 0.0
-    return differential
 
 
 def compile_condition(cond: sp.Basic) -> Callable[[Point], bool]:

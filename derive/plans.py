@@ -86,13 +86,12 @@ def chain(tracer: Tracer, name: str, lemmas: tuple[Lemma, ...]) -> None:
     one_hot(tracer)
 
 
-def one_hot(tracer: Tracer) -> None:
-    """Use what the target says about the labels, if anything."""
+def one_hot(tracer: Tracer, rule: Rule | None = None, detail: str | None = None) -> None:
+    """Use what the target says about the labels, if anything (Σ_j y_j = 1, or 1ᵀy = 1 with ``rule``)."""
     assumption = tracer.model.target.assumption
     if assumption is None:
         return
-    rule = OneHot(label_index=tracer.model.label_index)
-    tracer.apply(rule, assumes=(assumption,))
+    tracer.apply(rule or OneHot(label_index=tracer.model.label_index), detail=detail, assumes=(assumption,))
 
 
 # -- plans ----------------------------------------------------------------------------------------------------
@@ -161,8 +160,7 @@ def plan_linear_index(tracer: Tracer, name: str) -> None:
 def linear_batch(tracer: Tracer, name: str, single: sp.Expr) -> None:
     """The mean loss over a batch with one layer W: each example contributes its own (ŷ_t − y_t) x_tᵀ."""
     batch = dataclasses.replace(tracer.model, batch=True)
-    per_example = single.replace(lambda e: isinstance(e, sp.Indexed) and e.base in (mdl.y, yhat, mdl.x),
-                                 lambda e: e.base[mdl.t, e.indices[0]])
+    per_example = for_example(single, mdl.t)
     lemma = Lemma(D(mdl.ell[mdl.t], mdl.W[k, mdl.l]), per_example, (mdl.t, k, mdl.l))
     tracer.begin(part(name, "batch", D(mdl.L, mdl.W[k, mdl.l]), model=batch))
     tracer.apply(Unfold(model=batch, names=("L",)), detail="batch-loss")
@@ -193,22 +191,24 @@ def plan_linear_differentials(tracer: Tracer, name: str) -> None:
     tracer.apply(FrobeniusLinear(), detail="linear")
     tracer.apply(FrobeniusMove(), detail="move")
     total = tracer.current
-    for key, entry_at in (("bias", (k, sp.Integer(1))), ("weights", (k, mdl.l))):
-        variable = mtx.MATRICES[{"bias": "b", "weights": "W"}[key]]
-        tracer.begin(part(name, key, D(mdl.L, variable), "differentials"), entry=entry_at)
-        tracer.rewrite("read-off", read_off(total, variable), facts={"differential": total})
+    for key, variable, entry_at in (("bias", "b", (k, sp.Integer(1))), ("weights", "W", (k, mdl.l))):
+        whole = mtx.MATRICES[variable]
+        tracer.begin(part(name, key, D(mdl.L, whole), "differentials"), entry=entry_at)
+        tracer.rewrite("read-off", read_off(total, whole), facts={"differential": total})
         tracer.move("expand-product")
-        if tracer.model.target.assumption:
-            tracer.apply(MatrixOneHot(), detail="matrix", assumes=_assumes(tracer.model))
+        one_hot(tracer, MatrixOneHot(), detail="matrix")
 
 
 def single_example_result(model: Model, example: sp.Symbol | None = mdl.t) -> sp.Expr:
     """ŷ_k − y_k of the softmax-cross-entropy plan, written for ``example`` (None: a single example)."""
     single = trace("softmax-cross-entropy", Target(model.target.kind, model.target.name)).result
-    if example is None:
-        return single
-    return single.replace(lambda e: isinstance(e, sp.Indexed) and e.base in (mdl.y, yhat),
-                          lambda e: e.base[example, e.indices[0]])
+    return single if example is None else for_example(single, example)
+
+
+def for_example(expr: sp.Expr, example: sp.Symbol) -> sp.Expr:
+    """A single example's expression written for one example of a batch: ŷ_k -> ŷ_tk, y_k -> y_tk, x_l -> x_tl."""
+    return expr.replace(lambda e: isinstance(e, sp.Indexed) and e.base in (mdl.y, yhat, mdl.x),
+                        lambda e: e.base[example, e.indices[0]])
 
 
 def _assumes(model: Model) -> tuple[str, ...]:

@@ -287,7 +287,7 @@ class Checker:
             return None
         row = _entry_index(left[0])
         col = (mdl.j if row == mdl.k else mdl.k) if left[1] == mdl.n else _entry_index(left[1])
-        return _entry(lhs, row, col), _entry(rhs, row, col)
+        return mtx.index_form(lhs, row, col), mtx.index_form(rhs, row, col)
 
     def shape_text(self, shape: tuple[sp.Expr, sp.Expr]) -> str:
         return self.sizes_in(f"{shape[0]}×{shape[1]}")
@@ -358,10 +358,6 @@ def _matrix_derivative(expr: sp.Expr) -> bool:
 def _entry_index(size: sp.Expr) -> sp.Expr:
     """The index that runs along a dimension: k over classes, l over inputs, nothing over 1."""
     return {mdl.n: mdl.k, mdl.M: mdl.l}.get(size, sp.Integer(1))
-
-
-def _entry(expr: sp.Expr, row: sp.Expr, col: sp.Expr) -> sp.Expr:
-    return mtx.matrix_entry(expr, row, col) if mtx.is_matrix(expr) else expr
 
 
 _SHAPE = re.compile(r"^\s*(?P<name>[A-Za-z]+)\s*:\s*(?P<rows>\d{1,4})\s*(?:[x×]\s*(?P<cols>\d{1,4}))?\s*$")

@@ -11,7 +11,7 @@ from typing import Any
 import sympy as sp
 
 from .. import model as mdl
-from ..matrices import is_matrix
+from ..matrices import PARAMETERS, is_matrix
 from ..record import Derivation
 from ..notation import Notation
 
@@ -43,7 +43,8 @@ def certificate(derivation: Derivation, notation: Notation, view) -> dict[str, A
                     "batch": "N" if any(m.batch for m in models.values()) else None,
                     "label_index": "c" if model.label_index else None,
                     "indices": indices},
-        "directions": {"W": "dW", "b": "db", "parameter": "epsilon"} if derivation.method == "differentials" else None,
+        "directions": {name: mdl.DIRECTIONS[name] for name in PARAMETERS} | {"parameter": mdl.epsilon.name}
+        if derivation.method == "differentials" else None,
         "definitions": {name: {"indices": [s.name for s in idx], "sympy": sp.srepr(expr)}
                         for name, (idx, expr) in model.definitions().items()},
         "result": _expr(view, model, derivation.result, final) | {

@@ -14,7 +14,7 @@ from sympy.printing.latex import LatexPrinter
 from sympy.printing.str import StrPrinter
 
 from .. import model as mdl
-from ..matrices import PARAMETERS, ElementwiseLog, Frobenius, MatrixDifferential
+from ..matrices import PARAMETERS, ElementwiseLog, ExampleOf, Frobenius, MatrixDifferential
 from ..engine.rules import excluded_index
 from ..notation import Notation
 
@@ -209,7 +209,7 @@ class MathLatexPrinter(NotationMixin, LatexPrinter):
         return self.matrix_name(expr.name)
 
     def _print_Transpose(self, expr: sp.Transpose) -> str:
-        if type(expr.arg).__name__ == "ExampleOf":  # x^{(t)\top}, not a double superscript
+        if isinstance(expr.arg, ExampleOf):  # x^{(t)\top}, not a double superscript
             return self._print_ExampleOf(expr.arg, transposed=True)
         inner = self._print(expr.arg)
         return (rf"\left({inner}\right)" if isinstance(expr.arg, sp.MatAdd) else inner) + r"^{\top}"
