@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import InputError
+from ..reading import decode, front_matter, read_text
 
 MAX_FILE_BYTES = 1_000_000
 
@@ -77,32 +78,16 @@ def load(path_or_text: str | Path, name: str | None = None) -> Document:
 
 
 def _read(path_or_text: str | Path, name: str | None) -> tuple[str, str, str]:
+    """Text given directly, or a file read by derive.reading (bounded, regular files only, ``-`` is stdin)."""
     looks_like_text = isinstance(path_or_text, str) and ("\n" in path_or_text or "$" in path_or_text
                                                           or "\\" in path_or_text)
     if looks_like_text:
         text, label = str(path_or_text), name or "<text>"
+        if len(text) > MAX_FILE_BYTES:
+            raise InputError(f"text longer than {MAX_FILE_BYTES} characters", label)
+        text = decode(text.encode("utf-8", "surrogatepass"), label)
     else:
-        path = Path(path_or_text)
-        label = name or str(path)
-        try:
-            if path.stat().st_size > MAX_FILE_BYTES:
-                raise InputError(f"file larger than {MAX_FILE_BYTES} bytes", label)
-            raw = path.read_bytes()
-        except FileNotFoundError:
-            raise InputError("no such file", label) from None
-        except IsADirectoryError:
-            raise InputError("is a directory, not a file", label) from None
-        except OSError as error:
-            raise InputError(f"cannot read: {error.strerror}", label) from None
-        if b"\x00" in raw:
-            raise InputError("binary file, not Markdown or LaTeX", label)
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as error:
-            line = raw[:error.start].count(b"\n") + 1
-            raise InputError("not UTF-8 text", label, line) from None
-    if len(text) > MAX_FILE_BYTES:
-        raise InputError(f"text longer than {MAX_FILE_BYTES} characters", label)
+        text, label = read_text(path_or_text, name)
     suffix = Path(label).suffix.lower()
     if suffix in (".tex", ".latex", ".ltx"):
         kind = "latex"
@@ -114,30 +99,8 @@ def _read(path_or_text: str | Path, name: str | None) -> tuple[str, str, str]:
 
 
 def _front_matter(text: str, label: str) -> dict[str, str]:
-    if not text.startswith("---"):
-        return {}
-    end = re.search(r"^(---|\.\.\.)[ \t]*$", text[3:], re.M)
-    if not end:
-        raise InputError("front matter starts with --- but never ends", label, 1, 1)
-    import yaml
-
-    body = text[3:3 + end.start()]
-    try:
-        data = yaml.safe_load(body) or {}
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        line = mark.line + 1 if mark else 1
-        column = mark.column + 1 if mark else None
-        raise InputError(f"bad YAML front matter: {getattr(error, 'problem', None) or error}", label, line,
-                         column) from None
-    if not isinstance(data, dict):
-        raise InputError("front matter is not a mapping", label, 1, 1)
-    notation = data.get("derive", {})
-    if notation is None:
-        return {}
-    if not isinstance(notation, dict):
-        raise InputError("front matter key 'derive' must hold KEY: VALUE pairs", label, 1, 1)
-    return {str(k): ", ".join(map(str, v)) if isinstance(v, list) else str(v) for k, v in notation.items()}
+    """The ``derive:`` keys of YAML front matter; no alias expansion, capped size (derive.reading)."""
+    return front_matter(text, label)
 
 
 def _scan(document: Document) -> None:
