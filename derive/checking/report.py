@@ -4,7 +4,9 @@ in Jupyter."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+import math
+import unicodedata
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from ..verify import Counterexample
@@ -60,7 +62,7 @@ class StepVerdict:
     def as_dict(self) -> dict[str, Any]:
         return {"line": self.line, "lhs": self.lhs, "rhs": self.rhs, "case": self.case, "verdict": self.verdict,
                 "message": self.message, "holds_when": self.holds_when,
-                "counterexample": self.counterexample.as_dict() if self.counterexample else None,
+                "counterexample": _counterexample(self.counterexample) if self.counterexample else None,
                 "diagnosis": self.diagnosis}
 
 
@@ -91,14 +93,26 @@ class Report:
         return next((s for s in self.steps if s.verdict == "invalid"), None)
 
     def as_dict(self) -> dict[str, Any]:
+        """Contract §5, strict: a number that is not finite and real is null, with the reason in its step's message."""
+        steps = []
+        for step in self.steps:
+            reasons: list[str] = []
+            data = _json_safe(step.as_dict(), reasons, "")
+            if reasons:
+                data["message"] = f"{data.get('message') or ''} ({'; '.join(reasons)})".lstrip()
+            steps.append(data)
         return {"file": self.file, "ok": self.ok, "summary": self.summary,
-                "definitions": [vars(d) for d in self.definitions],
-                "steps": [s.as_dict() for s in self.steps]}
+                "definitions": [_json_safe(vars(d), [], "") for d in self.definitions],
+                "steps": steps}
 
     def to_json(self) -> str:
-        return json.dumps(self.as_dict(), indent=2, ensure_ascii=False) + "\n"
+        """Strict JSON (no NaN or Infinity); control and invisible format characters escaped as \\uXXXX."""
+        text = json.dumps(self.as_dict(), indent=2, ensure_ascii=False, allow_nan=False)
+        return "".join(f"\\u{ord(char):04x}" if _is_control(char) and char not in "\n" else char
+                       for char in text) + "\n"
 
     def text(self, color: bool = False) -> str:
+        """The report for a terminal; text from the document is shown with control characters escaped."""
         from ..render import environment
 
         marks = {"valid": ("✓", "32"), "invalid": ("✗", "31"), "unknown": ("?", "33")}
@@ -106,15 +120,88 @@ class Report:
         def mark(verdict: str) -> str:
             symbol, code = marks[verdict]
             return f"\033[{code}m{symbol}\033[0m" if color else symbol
-        return environment().get_template("check/report.j2").render(report=self, mark=mark)
+        return environment().get_template("check/report.j2").render(report=self.escaped(), mark=mark)
+
+    def escaped(self) -> "Report":
+        """A copy whose every string shows control characters as ``\\x1b`` (line breaks as spaces)."""
+        steps = [replace(step, **{f.name: escape_text(getattr(step, f.name)) for f in fields(step)
+                                  if isinstance(getattr(step, f.name), str)}) for step in self.steps]
+        definitions = [replace(d, symbol=escape_text(d.symbol), latex=escape_text(d.latex)) for d in self.definitions]
+        return replace(self, file=escape_text(self.file), steps=steps, definitions=definitions)
 
     def _repr_markdown_(self) -> str:
         rows = ["| line | step | verdict | why |", "|---:|---|---|---|"]
-        for step in self.steps:
+        for step in self.escaped().steps:
             why = "; ".join(x for x in (step.message, step.holds_when and f"holds when {step.holds_when}",
                                         step.diagnosis) if x)
             rows.append(f"| {step.line} | ${step.lhs} = {step.rhs}$ | {step.verdict} | {why.replace('|', '/')} |")
-        return f"**{self.file}**: " + ", ".join(f"{v} {k}" for k, v in self.summary.items()) + "\n\n" + "\n".join(rows)
+        return f"**{escape_text(self.file)}**: " + ", ".join(f"{v} {k}" for k, v in self.summary.items()) + "\n\n" + "\n".join(rows)
 
     def __str__(self) -> str:
         return self.text()
+
+
+def _is_control(char: str) -> bool:
+    """C0/C1 controls, DEL, bidirectional and other invisible format characters, line/paragraph separators."""
+    code = ord(char)
+    return code < 0x20 or 0x7F <= code <= 0x9F or unicodedata.category(char) in ("Cf", "Zl", "Zp", "Cs")
+
+
+def escape_text(text: str, keep_lines: bool = False) -> str:
+    """``text`` with control characters shown as ``\\x1b`` / ``\\u202e``: input is never echoed raw to a terminal.
+
+    Line breaks and tabs become spaces (or stay, with ``keep_lines``), so one step stays on one line.
+    """
+    if not any(_is_control(char) for char in text):
+        return text
+    out = []
+    for char in text:
+        if char in "\n\t":
+            out.append(char if keep_lines else " ")
+        elif _is_control(char):
+            code = ord(char)
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def _json_safe(value: Any, reasons: list[str], where: str) -> Any:
+    """``value`` with numbers that JSON cannot carry (inf, NaN, complex) replaced by None, noting why."""
+    if isinstance(value, bool) or value is None or isinstance(value, (str, int)):
+        return value
+    if isinstance(value, float):
+        if math.isfinite(value):
+            return value
+        reasons.append(f"{where or 'a value'} is {value!r}, not a finite number")
+        return None
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v, reasons, str(k)) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v, reasons, where) for v in value]
+    if isinstance(value, complex):
+        if value.imag == 0:
+            return _json_safe(value.real, reasons, where)
+        reasons.append(f"{where or 'a value'} is complex ({value:.6g}), not a real number")
+        return None
+    try:
+        number = float(value)  # numpy and SymPy numbers
+    except (TypeError, ValueError):
+        try:
+            number = complex(value)
+        except (TypeError, ValueError):
+            return str(value)
+        return _json_safe(number, reasons, where)
+    return _json_safe(number, reasons, where)
+
+
+def _counterexample(counterexample: Counterexample) -> dict[str, object]:
+    """The counterexample's own dict, or, when its values are not real numbers, the same fields unrounded."""
+    try:
+        return counterexample.as_dict()
+    except (TypeError, ValueError, OverflowError):
+        data: dict[str, object] = dict(counterexample.sizes)
+        data.update(indices=counterexample.indices, lhs=counterexample.lhs, rhs=counterexample.rhs)
+        if counterexample.labels is not None:
+            data["labels"] = list(counterexample.labels)
+        return data
