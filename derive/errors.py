@@ -8,11 +8,38 @@
 
 from __future__ import annotations
 
+import unicodedata
+
+
+def printable(text: str) -> str:
+    """``text`` on one line with control and invisible format characters shown as ``\\x1b``, ``\\n``, ``\\u202e``.
+
+    Messages quote user input (paths, values, document text); echoed raw, an escape sequence could rewrite the
+    terminal, and a line break would split the one-line error that scripts parse.
+    """
+    if text.isprintable():
+        return text
+    out = []
+    for char in text:
+        code = ord(char)
+        if char == "\n":
+            out.append("\\n")
+        elif char == "\t":
+            out.append(" ")
+        elif code < 0x20 or 0x7F <= code <= 0x9F or unicodedata.category(char) in ("Cf", "Cs", "Zl", "Zp", "Co", "Cn"):
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}")
+        else:
+            out.append(char)
+    return "".join(out)
+
 
 class DeriveError(Exception):
-    """Base of derive's own errors; anything else escaping is a bug."""
+    """Base of derive's own errors; anything else escaping is a bug. The message is made printable here."""
 
     exit_code = 2
+
+    def __init__(self, message: object = "", *args: object) -> None:
+        super().__init__(printable(str(message)), *args)
 
 
 class UsageError(DeriveError):
