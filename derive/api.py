@@ -54,7 +54,7 @@ class DerivationResult:
         return self.text()
 
 
-def derivation(name: str, method: str = "index", **notation: str) -> DerivationResult:
+def derivation(name: str, method: str = "index", detail: str = "notes", **notation: str) -> DerivationResult:
     """Build (or reuse) the catalogued derivation ``name`` in the given notation."""
     info = entry(name)
     if method not in info.methods:
@@ -62,4 +62,4 @@ def derivation(name: str, method: str = "index", **notation: str) -> DerivationR
     chosen = notation_from(notation)
     from .plans import build
 
-    return DerivationResult(build(name, chosen.target, method), chosen)
+    return DerivationResult(build(name, chosen.target, method, detail), chosen)

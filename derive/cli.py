@@ -35,6 +35,8 @@ def build_parser() -> Parser:
                       help="route, where a derivation has several: index (default) or differentials "
                            "(linear-softmax-cross-entropy); see 'derive list'")
     show.add_argument("--standalone", action="store_true", help="LaTeX: a whole compilable document")
+    show.add_argument("--detail", default="notes", choices=("notes", "full", "brief"),
+                      help="notes (default: the steps a course shows), full (every rule application) or brief")
     show.add_argument("--flavor", default="dollar", help="Markdown math delimiters: dollar or gfm")
     show.add_argument("--notation", action="append", default=[], metavar="KEY=VALUE",
                       help="notation, repeatable: logits, probs, labels, target, classes, loss, batch, ...")
@@ -68,7 +70,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 
     if args.format not in FORMATS:
         raise UsageError(f"unknown format {args.format!r} (known: {', '.join(FORMATS)})")
-    result = derivation(args.name, args.method, **parse_assignments(args.notation))
+    result = derivation(args.name, args.method, args.detail, **parse_assignments(args.notation))
     text = result.render(args.format, standalone=args.standalone, flavor=args.flavor)
     if args.output:
         write_atomically(Path(args.output), text)

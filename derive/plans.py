@@ -19,9 +19,10 @@ from .engine.rules import (ChainRule, ConstantFactor, ExpRule, Fold, Independent
                            SumRule, Unfold, fold_softmax, rewrite_everywhere, substitute_lemmas)
 from .engine.differentials import (DifferentialConstant, DifferentialLog, DifferentialSum, FrobeniusLinear,
                                    FrobeniusMove, MatrixOneHot, SubstituteMatrix, UnfoldMatrix, read_off)
+from .engine.detail import DETAILS, at_level
 from .engine.tracer import Tracer, verify_steps
 from .matrices import MatrixDifferential, product
-from .errors import EngineError
+from .errors import EngineError, UsageError
 from .model import D, TotalDifferential, Model, j, k, yhat, z
 from .notation import Notation, Target
 
@@ -239,7 +240,7 @@ PLANS: dict[tuple[str, str], tuple[Callable[[Tracer, str], None], Callable[[Targ
 }
 
 _TRACED: dict[tuple[str, str, Target], Derivation] = {}
-_VERIFIED: set[tuple[str, str, Target]] = set()
+_BUILT: dict[tuple[str, str, Target, str], Derivation] = {}
 
 
 def trace(name: str, target: Target = Target(), method: str = "index") -> Derivation:
@@ -265,12 +266,17 @@ def trace(name: str, target: Target = Target(), method: str = "index") -> Deriva
     return _TRACED[key]
 
 
-def build(name: str, target: Target = Target(), method: str = "index") -> Derivation:
-    """Build a catalogue derivation and verify every step (a step that fails raises EngineError)."""
-    derivation = trace(name, target, method)
-    key = (name, method, target)
-    if key not in _VERIFIED:
+def build(name: str, target: Target = Target(), method: str = "index", detail: str = "full") -> Derivation:
+    """Build a catalogue derivation at a level of detail and verify every step it shows (a step that fails
+    raises EngineError). A combined step is verified as one step, from its own two sides."""
+    if detail not in DETAILS:
+        raise UsageError(f"unknown detail {detail!r} (known: {', '.join(DETAILS)})")
+    key = (name, method, target, detail)
+    if key not in _BUILT:
+        traced = trace(name, target, method)
+        steps = at_level(traced.steps, detail)
+        derivation = dataclasses.replace(traced, steps=steps, detail=detail)
         for each in derivation.parts:
             verify_steps(each.model or derivation.model, derivation.steps_of(each.key))
-        _VERIFIED.add(key)
-    return derivation
+        _BUILT[key] = derivation
+    return _BUILT[key]

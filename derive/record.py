@@ -47,6 +47,8 @@ class Step:
     ``detail`` picks the variant of a rule's prose (e.g. which algebraic move); ``facts`` are small named
     expressions the prose refers to (u and v of the quotient rule). ``verified`` (numeric) and ``symbolic``
     (exact, where cheap) are set by the verifier only; the prose itself is rendered from the templates.
+    A grouped step (``--detail notes`` or ``brief``) keeps the rule applications it combines in ``merged``;
+    its own ``before`` and ``after`` are exact and verified as one step.
     """
 
     rule: str
@@ -59,6 +61,18 @@ class Step:
     facts: dict[str, "sp.Expr"] = field(default_factory=dict)
     verified: bool = False
     symbolic: bool | None = None
+    merged: tuple["Step", ...] = ()
+
+    @property
+    def rules(self) -> tuple[str, ...]:
+        """Every rule this step applies, in order (one for a single rule application)."""
+        return tuple(s.rule for s in self.merged) if self.merged else (self.rule,)
+
+    @property
+    def folded(self) -> tuple["Step", ...]:
+        """The rule applications combined into this one besides its main rule, in order."""
+        main = next((s for s in self.merged if s.rule == self.rule and s.detail == self.detail), None)
+        return tuple(s for s in self.merged if s is not main)
 
 
 @dataclass(frozen=True)
@@ -84,6 +98,7 @@ class Derivation:
     result: "sp.Expr"
     result_lhs: "sp.Expr"
     method: str = "index"
+    detail: str = "full"
 
     def steps_of(self, part: str) -> list[Step]:
         return [s for s in self.steps if s.part == part]

@@ -21,8 +21,12 @@ def load(text: str) -> sympy.Expr:
     return eval(text, dict(NAMESPACE))  # our own certificate, not user input
 
 
-def certificate(name: str, *notation: str, method: str = "index") -> dict:
-    args = ["show", name, "--format", "json", "--method", method] + [f"--notation={n}" for n in notation]
+DETAILS = ("full", "notes", "brief")
+
+
+def certificate(name: str, *notation: str, method: str = "index", detail: str = "notes") -> dict:
+    args = ["show", name, "--format", "json", "--method", method, "--detail", detail] + \
+        [f"--notation={n}" for n in notation]
     done = run_cli(*args)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
@@ -105,12 +109,14 @@ def random_point(n: int, rng: random.Random, hot: int | None, one_hot: bool, bat
     return arrays
 
 
+@pytest.mark.parametrize("detail", DETAILS)
 @pytest.mark.parametrize("name, method", ROUTES)
-def test_every_step_rechecks_with_plain_sympy(name, method):
-    cert = certificate(name, method=method)
-    assert cert["steps"]
+def test_every_step_rechecks_with_plain_sympy(name, method, detail):
+    cert = certificate(name, method=method, detail=detail)
+    assert cert["steps"] and cert["detail"] == detail
     for number, step in enumerate(cert["steps"], 1):
         assert step["verified"] is True
+        assert step["rule"] in step["rules"] and (detail != "full" or step["rules"] == [step["rule"]])
         before, after = load(step["before"]["sympy"]), load(step["after"]["sympy"])
         per_size = 3 if name.startswith("linear") else 6  # plain SymPy writes out every sum: a layer is large
         for n, assign, rng in points(cert, step, sizes=(2, 3), per_size=per_size):
@@ -119,8 +125,15 @@ def test_every_step_rechecks_with_plain_sympy(name, method):
             assert a == pytest.approx(b, rel=1e-9, abs=1e-12), (name, number, step["rule"], n, assign)
 
 
+def test_grouped_steps_name_every_rule_they_combine():
+    full, notes = (certificate("softmax-cross-entropy", detail=d)["steps"] for d in ("full", "notes"))
+    assert [r for s in notes for r in s["rules"]] == [s["rule"] for s in full]
+    quotient = next(s for s in notes if s["rule"] == "quotient-rule")
+    assert quotient["rules"][:2] == ["definition", "quotient-rule"] and "Kronecker sum" in quotient["justification"]
+
+
 def test_algebraic_regroupings_are_also_proved_exactly():
-    steps = certificate("softmax-cross-entropy")["steps"]
+    steps = certificate("softmax-cross-entropy", detail="full")["steps"]
     algebra = [s for s in steps if s["rule"] == "algebra"]
     assert algebra and any(s["symbolic"] is True for s in algebra)
     assert all(s["symbolic"] in (True, None) for s in steps)

@@ -78,3 +78,45 @@ def test_python_api():
     assert result.steps and "\\theta" in result._repr_latex_() and "\\theta" in result._repr_markdown_()
     with pytest.raises(derive.UsageError):
         derive.derivation("nope")
+
+
+@pytest.mark.parametrize("name, method", ROUTES)
+def test_detail_levels_group_the_same_rule_applications(name, method):
+    full, notes, brief = (build(name, method=method, detail=d) for d in ("full", "notes", "brief"))
+    assert len(brief.steps) <= len(notes.steps) < len(full.steps)
+    for coarse in (notes, brief):
+        assert [r for s in coarse.steps for r in s.rules] == [s.rule for s in full.steps]
+        assert all(s.verified for s in coarse.steps) and coarse.result == full.result
+        for step in coarse.steps:  # exact ends: a combined step runs from its first rule to its last
+            if step.merged:
+                assert step.before is step.merged[0].before and step.after is step.merged[-1].after
+
+
+def test_notes_detail_reads_like_the_source_notes():
+    steps = build("softmax-cross-entropy", detail="notes").steps
+    assert 10 <= len(steps) <= 14
+    quotient = next(s for s in steps if s.rule == "quotient-rule")
+    assert quotient.rules == ("definition", "quotient-rule", "sum-rule", "exp-rule", "index-derivative",
+                              "kronecker-sum")
+    substitute = next(s for s in steps if s.rule == "substitute")
+    assert substitute.rules == ("substitute",)
+    assert steps[-1].rule == "one-hot" and steps[-1].assumes == ("one-hot",)
+
+
+def test_substitution_only_substitutes():
+    """(−y_j/ŷ_j)(−ŷ_j ŷ_k) stays as inserted; multiplying it out is the next step's work."""
+    steps = build("softmax-cross-entropy").steps
+    at = next(number for number, s in enumerate(steps) if s.rule == "substitute")
+    inserted = steps[at].after
+    assert not inserted.has(sp.Derivative)
+    assert steps[at + 1].rule == "algebra" and steps[at + 1].detail == "cancel"
+    summed = next(a for a in sp.Add.make_args(inserted) if isinstance(a, sp.Sum))
+    assert summed.function.has(sp.Pow(yhat[j], -1))  # 1/ŷ_j is still there, not yet cancelled
+
+
+def test_api_detail():
+    assert len(derive.derivation("softmax-cross-entropy", detail="full").steps) == \
+        len(build("softmax-cross-entropy").steps)
+    assert derive.derivation("softmax-cross-entropy").derivation.detail == "notes"
+    with pytest.raises(derive.UsageError):
+        derive.derivation("softmax-cross-entropy", detail="coarse")

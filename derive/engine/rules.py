@@ -360,9 +360,12 @@ def excluded_index(summand: sp.Expr, var: sp.Symbol) -> tuple[sp.Expr, sp.Expr] 
     return None
 
 
-def sum_excluding(body: sp.Expr, var: sp.Symbol, excluded: sp.Expr, upper: sp.Expr = mdl.n) -> sp.Sum:
-    """Σ_{var ≠ excluded} body, represented in plain SymPy as Σ_var (1 − δ) body."""
-    return sp.Sum((1 - sp.KroneckerDelta(var, excluded)) * body, (var, 1, upper))
+def sum_excluding(body: sp.Expr, var: sp.Symbol, excluded: sp.Expr, upper: sp.Expr = mdl.n,
+                  keep: bool = False) -> sp.Sum:
+    """Σ_{var ≠ excluded} body, represented in plain SymPy as Σ_var (1 − δ) body. ``keep`` leaves ``body`` as it
+    is (a substitution must not also multiply out what it inserted)."""
+    factor = 1 - sp.KroneckerDelta(var, excluded)
+    return sp.Sum(sp.Mul(factor, body, evaluate=False) if keep else factor * body, (var, 1, upper))
 
 
 @dataclass
@@ -501,7 +504,7 @@ def substitute_lemmas(expr: sp.Expr, lemmas: tuple[Lemma, ...]) -> sp.Expr:
         if found:
             excluded, body = found
             inner = _substitute(body, Substitute(lemmas=lemmas, excluded={var: excluded}))
-            return sum_excluding(inner, var, excluded, expr.limits[0][2])
+            return sum_excluding(inner, var, excluded, expr.limits[0][2], keep=True)
     if isinstance(expr, (sp.Add, sp.Mul)):
         return expr.func(*(substitute_lemmas(a, lemmas) for a in expr.args), evaluate=False)
     return _substitute(expr, Substitute(lemmas=lemmas))

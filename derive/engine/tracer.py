@@ -120,5 +120,5 @@ def verify_steps(model: Model, steps: list[Step]) -> None:
             why = outcome.error or f"counterexample {outcome.counterexample}"
             raise EngineError(f"internal error: step {number} ({step.rule}) does not verify: {why}")
         step.verified = True
-        if step.rule in SYMBOLIC_RULES and step.case is None and not step.assumes:
+        if all(rule in SYMBOLIC_RULES for rule in step.rules) and step.case is None and not step.assumes:
             step.symbolic = symbolically_equal(before, after)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import sympy as sp
 
+from ..engine.detail import starts_chain
 from ..record import Case, Derivation, Step
 from ..errors import UsageError
 from ..notation import Notation
@@ -211,12 +212,13 @@ class View:
     def _part(self, part) -> PartView:  # type: ignore[no-untyped-def]
         groups: list[Group] = []
         counter = self._offset(part.key)
+        previous = None
         for step in self.derivation.steps_of(part.key):
             counter += 1
-            starts = not groups or step.rule == "case-split" or "lhs" in step.facts or step.case != groups[-1].case
-            if starts:
+            if not groups or starts_chain(previous, step):
                 groups.append(self._group(part, step))
             groups[-1].lines.append(Line(counter, Printed(self, step.after), step))
+            previous = step
         return PartView(part.key, part.title, groups)
 
     def _offset(self, key: str) -> int:
@@ -249,9 +251,16 @@ class View:
 
 def justification(view: View, step: Step, fmt: str) -> str:
     """The prose of one step, from templates/prose.j2, in ``fmt`` (text, latex, markdown or gfm)."""
-    facts = {key: view.both(value) for key, value in step.facts.items()}
     module = environment().get_template("prose.j2").module
-    return " ".join(str(module.justify(step, facts, view.names, fmt)).split())
+
+    def facts(of: Step) -> dict[str, Printed]:
+        return {key: view.both(value) for key, value in of.facts.items()}
+
+    text = str(module.justify(step, facts(step), view.names, fmt))
+    if step.merged:  # a combined step also names, in order, every rule folded into it
+        clauses = [str(module.short(each, facts(each), view.names, fmt)).strip() for each in step.folded]
+        text += " " + str(module.along(clauses, fmt))
+    return " ".join(text.split())
 
 
 def render(derivation: Derivation, notation: Notation, fmt: str = "text", *, standalone: bool = False,
@@ -279,12 +288,12 @@ def render(derivation: Derivation, notation: Notation, fmt: str = "text", *, sta
     return _template(view, fmt, standalone, flavor, parts, embedded, case)
 
 
-_VIEWS: dict[tuple[str, str, object, Notation], View] = {}
+_VIEWS: dict[tuple[str, str, object, str, Notation], View] = {}
 
 
 def cached_view(derivation: Derivation, notation: Notation) -> View:
     """Printing is the costly part of rendering; course notes ask for the same view many times."""
-    key = (derivation.name, derivation.method, derivation.model.target, notation)
+    key = (derivation.name, derivation.method, derivation.model.target, derivation.detail, notation)
     if key not in _VIEWS:
         _VIEWS[key] = View(derivation, notation)
     return _VIEWS[key]

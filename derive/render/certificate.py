@@ -38,6 +38,7 @@ def certificate(derivation: Derivation, notation: Notation, view) -> dict[str, A
     return {
         "name": derivation.name,
         "title": derivation.title,
+        "detail": derivation.detail,
         "notation": notation.as_dict() | {"target": str(model.target)},
         "symbols": {"logits": "z", "labels": "y", "probs": "yhat", "classes": "n", "loss": "L",
                     "batch": "N" if any(m.batch for m in models.values()) else None,
@@ -51,6 +52,7 @@ def certificate(derivation: Derivation, notation: Notation, view) -> dict[str, A
             "lhs": {"latex": view.latex(derivation.result_lhs)}},
         "steps": [{
             "rule": step.rule,
+            "rules": list(step.rules),
             "part": step.part,
             "case": step.case.as_dict() if step.case else None,
             "assumes": list(step.assumes),
