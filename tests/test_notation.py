@@ -56,3 +56,114 @@ def test_defaults():
     n = Notation()
     assert (n.logits, n.probs_symbol, n.labels, n.classes, n.loss, str(n.target)) == \
         ("z", r"\hat{y}", "y", "n", "L", "one-hot")
+
+
+# --- the allow-list grammar of a symbol (issues 10 and 11) -----------------------------------------------------
+
+GOOD = ["z", r"\theta", r"\hat{o}", r"\hat o", r"\tilde{\mathbf{y}}", r"\boldsymbol{\theta}", r"\mathbf{W}",
+        r"\operatorname{logit}", "z'", "z''", r"z^{(1)}", "y^T", r"\bar{o}", r"\varphi", r"\mathcal{Z}", r"z'^{2}"]
+
+
+@pytest.mark.parametrize("value", GOOD)
+def test_well_formed_symbols_are_accepted(value):
+    assert notation_from({"logits": value}).logits == value
+
+
+@pytest.mark.parametrize("value, reason", [
+    ("^^5cinput^^7bsecret.txt^^7d", "'^^' is a TeX character escape"),
+    ("z^^41", "'^^'"),
+    (r"\theta_", "'_' has no subscript (column 7)"),
+    ("x_i", "the subscript i is an index name"),
+    (r"W_{ij}", "index name"),
+    ("a b", "a space between two symbols"),
+    ("ab", "reads as a product"),
+    ("a}b{", "unbalanced brace: '}' closes nothing (column 2)"),
+    (r"\hat{y", "unbalanced brace: '{' is never closed (column 5)"),
+    ("x\x1b[2J", "control character"),
+    ("x\u202e", "control character"),
+    ("z_0", "double subscript"),
+    ("x^1^2", "more than one superscript"),
+    (r"\hat{}", "missing"),
+    ("θ", "write it as a LaTeX command"),
+    (r"\def\x", r"\def is not allowed"),
+    ("1", "not allowed"),
+    ("k", "k is an index name"),
+    ("e", "Euler's number"),
+])
+def test_malformed_symbols_are_refused_with_the_reason(value, reason):
+    with pytest.raises(UsageError) as caught:
+        notation_from({"logits": value})
+    message = str(caught.value)
+    assert message.startswith("notation logits: ") and reason in message, message
+    assert "\n" not in message and "\x1b" not in message
+
+
+@pytest.mark.parametrize("value, reason", [("L_{1}_{2}", "more than one subscript"),
+                                           ("L_1'", "a prime goes right after the letter"),
+                                           ("L_{a{b}}", "nested braces"), ("L_", "no subscript")])
+def test_scalar_roles_take_one_subscript(value, reason):
+    assert notation_from({"loss": "L_{CE}"}).loss == "L_{CE}"
+    with pytest.raises(UsageError, match=f"notation loss: .*{reason}"):
+        notation_from({"loss": value})
+
+
+@pytest.mark.parametrize("values, roles", [
+    ({"logits": "y"}, ("logits", "labels")),
+    ({"labels": "z"}, ("labels", "logits")),
+    ({"probs": "z"}, ("probs", "logits")),
+    ({"loss": "y"}, ("loss", "labels")),
+    ({"classes": "N"}, ("classes", "batch")),
+    ({"logits": r"\theta", "labels": r"\theta"}, ("logits", "labels")),
+    ({"target": "class z"}, ("target", "logits")),
+    ({"target": "class n"}, ("target", "classes")),
+    ({"linear": "o = Wx + b", "labels": "W"}, ("labels", "linear weights")),
+    ({"temperature": "y"}, ("temperature", "labels")),
+])
+def test_two_roles_never_share_a_symbol(values, roles):
+    with pytest.raises(UsageError) as caught:
+        notation_from(values)
+    message = str(caught.value)
+    assert message.startswith(f"notation {roles[0]}: ") and roles[1] in message, message
+
+
+@pytest.mark.parametrize("key", ["classes", "logits", "labels", "loss", "batch"])
+@pytest.mark.parametrize("index", ["i", "j", "k", "m", "t", "s"])
+def test_no_role_takes_an_index_name(key, index):
+    with pytest.raises(UsageError, match=f"notation {key}: .*index name"):
+        notation_from({key: index})
+
+
+def test_function_names_and_lists_for_probabilities():
+    notation = notation_from({"probs": r"p, softmax, \operatorname{softmax}"})
+    assert notation.probs == ("p", "softmax", r"\operatorname{softmax}")
+    assert notation_from({"probs": r"\sigma"}).probs_is_function
+    assert notation_from({"loss": "CE"}).loss == "CE"  # a multi-letter loss name is a name, not a product
+
+
+def test_new_keys_have_their_defaults_and_are_validated():
+    notation = Notation()
+    assert (notation.temperature, notation.smoothing, notation.margin, notation.activation) == \
+        ("T", r"\varepsilon", r"\Delta", "tanh")
+    assert notation_from({"activation": "relu"}).activation == "relu"
+    with pytest.raises(UsageError, match="activation"):
+        notation_from({"activation": "sigmoid"})
+    with pytest.raises(UsageError, match="shapes"):
+        notation_from({"shapes": "W: 4x3, x: 3^^5c"})
+
+
+@pytest.mark.parametrize("value", ["y", r"\theta_", "x_i", "a b", "k", "^^5cinput^^7bx^^7d"])
+def test_bad_notation_on_the_command_line_exits_2_on_one_line(value):
+    from helpers import run_cli
+
+    done = run_cli("show", "softmax-cross-entropy", "--notation", f"logits={value}")
+    assert done.returncode == 2, done.stdout[:200]
+    assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    assert "logits" in done.stderr
+
+
+def test_bad_classes_and_probs_on_the_command_line_exit_2():
+    from helpers import run_cli
+
+    for item, other in (("classes=k", "index"), ("probs=z", "logits")):
+        done = run_cli("show", "softmax-cross-entropy", "--notation", item)
+        assert done.returncode == 2 and other in done.stderr, done.stderr
