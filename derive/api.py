@@ -1,8 +1,11 @@
-"""The Python API (contract §6): ``derivation(NAME, **notation)``, renderable in Jupyter."""
+"""The Python API: ``derivation(NAME, **notation)`` returns a verified derivation that prints itself in the
+user's notation, as LaTeX, Markdown, text, a JSON certificate or a notebook, and renders in Jupyter."""
 
 from __future__ import annotations
 
-from typing import Any
+import dataclasses
+import re
+from typing import Any, Iterator
 
 from .catalogue import entry
 from .record import Derivation, Step
@@ -10,52 +13,202 @@ from .errors import UsageError
 from .notation import Notation, notation_from
 
 
-class DerivationResult:
-    """A verified derivation in a notation; renders as LaTeX, Markdown, text, JSON or a notebook."""
+_FRONT_MATTER = re.compile(r"\A---\n.*?\n---\n+", re.S)
 
-    def __init__(self, derivation: Derivation, notation: Notation) -> None:
-        self.derivation, self.notation = derivation, notation
+
+class ShownStep:
+    """One step of a derivation together with its sides printed in the derivation's notation.
+
+    Every attribute of the underlying record (``rule``, ``before``, ``after`` as SymPy expressions, ``case``,
+    ``assumes``, ``verified`` ...) reads through unchanged, so code written against plain steps keeps working;
+    ``before_latex``, ``after_latex`` (and ``latex``, the pair) add what a reader of the notes sees.
+    """
+
+    def __init__(self, step: Step, number: int, result: "DerivationResult") -> None:
+        self.step, self.number, self._result = step, number, result
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(self.step, name)
 
     @property
-    def steps(self) -> list[Step]:
-        return self.derivation.steps
+    def before_latex(self) -> str:
+        """The side before the rule is applied, as LaTeX in the user's notation (e.g. ``\\theta_{k}``)."""
+        return self._result._view().latex(self.step.before)
+
+    @property
+    def after_latex(self) -> str:
+        """The side after the rule is applied, as LaTeX in the user's notation."""
+        return self._result._view().latex(self.step.after)
+
+    @property
+    def latex(self) -> tuple[str, str]:
+        """Both sides as LaTeX, ``(before, after)``: ``" = ".join(step.latex)`` is the step as an equation."""
+        return self.before_latex, self.after_latex
+
+    @property
+    def before_text(self) -> str:
+        """The side before the rule, as Unicode text (what ``derive show`` prints)."""
+        return self._result._view().text(self.step.before)
+
+    @property
+    def after_text(self) -> str:
+        """The side after the rule, as Unicode text."""
+        return self._result._view().text(self.step.after)
+
+    def __repr__(self) -> str:
+        case = f" [{self.step.case.text}]" if self.step.case else ""
+        return f"<step {self.number} {self.step.rule}{case}: {self.before_text} = {self.after_text}>"
+
+
+class DerivationResult:
+    """A verified derivation in a notation; renders as LaTeX, Markdown, text, JSON or a notebook.
+
+    ``steps`` lists the steps (each with its sides as LaTeX in the notation); ``latex()``, ``markdown()``,
+    ``text()`` and ``to_json()`` render it; in Jupyter it displays itself. ``excerpt(part=..., case=...)`` keeps
+    one part or case with its steps numbered from 1, as course notes quote it.
+    """
+
+    def __init__(self, derivation: Derivation, notation: Notation,
+                 selection: tuple[str | None, str | None] = (None, None), name: str | None = None) -> None:
+        self.derivation, self.notation = derivation, notation
+        self.selection = selection  # (part, case) of an excerpt; (None, None) for the whole derivation
+        self._name = name or derivation.name
+
+    @property
+    def steps(self) -> list[ShownStep]:
+        """The verified steps in order; each reads like the raw record and adds ``before_latex``/``after_latex``."""
+        return [ShownStep(step, number, self) for number, step in enumerate(self.derivation.steps, 1)]
 
     @property
     def name(self) -> str:
-        return self.derivation.name
+        """The catalogue name, e.g. ``softmax-cross-entropy``."""
+        return self._name
+
+    @property
+    def title(self) -> str:
+        """The derivation's title as the rendered documents head it."""
+        return self.derivation.title
+
+    def excerpt(self, part: str | None = None, case: str | None = None) -> "DerivationResult":
+        """Only ``part`` (a key such as ``chain``) and/or ``case`` (such as ``j \\neq k``), its steps numbered
+        from 1: a note that quotes one piece should not start at step (22). Raises UsageError naming the known
+        parts or cases when there is no such part or case."""
+        if part is None and case is None:
+            return self
+        return DerivationResult(_excerpt(self.derivation, part, case), self.notation, (part, case), self._name)
 
     def render(self, fmt: str = "text", **options: Any) -> str:
+        """Render as ``fmt`` (text, latex, markdown, json or ipynb); ``options`` are those of the format:
+        ``standalone`` (LaTeX), ``flavor`` (Markdown: ``dollar`` or ``gfm``)."""
         from .render import render
 
+        part, case = self.selection
+        if part is not None or case is not None:
+            options.setdefault("parts", (part,) if part is not None else None)
+            options.setdefault("case", case)
         return render(self.derivation, self.notation, fmt, **options)
 
     def latex(self, standalone: bool = False) -> str:
+        """LaTeX: a fragment of ``aligned`` displays, or with ``standalone`` a whole compilable article."""
         return self.render("latex", standalone=standalone)
 
     def markdown(self, flavor: str = "dollar") -> str:
+        """Markdown with YAML front matter and case markers, which ``derive check`` reads back; ``flavor`` is
+        ``dollar`` (``$$`` displays: Jupyter, MkDocs, Pandoc) or ``gfm`` (GitHub's ```` ```math ```` blocks)."""
         return self.render("markdown", flavor=flavor)
 
     def text(self) -> str:
+        """Plain Unicode text, as ``derive show`` prints it in a terminal."""
         return self.render("text")
 
     def to_json(self) -> str:
+        """The certificate: every step with both sides as LaTeX and as ``sympy.srepr``, re-checkable with SymPy."""
         return self.render("json")
+
+    def _view(self):  # type: ignore[no-untyped-def]
+        """The printed view of this derivation (shared with rendering, so printing happens once)."""
+        from .render import cached_view
+
+        return cached_view(self.derivation, self.notation)
 
     def _repr_latex_(self) -> str:
         """One display of every chain: Jupyter renders math, not LaTeX sectioning."""
-        from .render import View
-
-        return "$$" + View(self.derivation, self.notation).display_math() + "$$"
+        return "$$" + self._view().display_math() + "$$"
 
     def _repr_markdown_(self) -> str:
-        return self.markdown()
+        """The Markdown rendering without its YAML front matter, which a notebook would show as a heading."""
+        return _FRONT_MATTER.sub("", self.markdown(), count=1)
+
+    def __iter__(self) -> Iterator[ShownStep]:
+        """Iterate over the steps."""
+        return iter(self.steps)
+
+    def __len__(self) -> int:
+        """The number of steps."""
+        return len(self.derivation.steps)
+
+    def __repr__(self) -> str:
+        changed = {key: value for key, value in _notation_items(self.notation).items()
+                   if _notation_items(Notation()).get(key) != value}
+        shown = ", ".join(f"{key}={value}" for key, value in changed.items()) or "default"
+        part, case = self.selection
+        extra = "".join(f", {label}={value!r}" for label, value in (("part", part), ("case", case)) if value)
+        method = f", method={self.derivation.method!r}" if self.derivation.method != "index" else ""
+        return (f"<derivation {self._name!r}{method}{extra}: {len(self.derivation.steps)} steps, "
+                f"notation {shown}>")
 
     def __str__(self) -> str:
+        """The plain-text rendering."""
         return self.text()
 
 
+def _notation_items(notation: Notation) -> dict[str, str]:
+    """The notation as flat strings, for a readable repr."""
+    return {key: ", ".join(value) if isinstance(value, (list, tuple)) else str(value)
+            for key, value in notation.as_dict().items() if value is not None}
+
+
+def _same_case(wanted: str, have: str) -> bool:
+    """Cases compare as written up to spacing and ``≠`` for ``\\neq``."""
+    def normal(text: str) -> str:
+        return " ".join(text.replace("≠", r"\neq").split())
+    return normal(wanted) == normal(have)
+
+
+def _excerpt(derivation: Derivation, part: str | None, case: str | None) -> Derivation:
+    """A derivation holding only the steps of ``part`` and ``case``, so that the renderer numbers them from 1.
+
+    The excerpt carries a name of its own: rendered views are cached by name, and the excerpt must never be
+    mistaken for the whole."""
+    known = [p.key for p in derivation.parts]
+    if part is not None and part not in known:
+        raise UsageError(f"{derivation.name} has no part {part!r} (parts: {', '.join(known)})")
+    parts = [p for p in derivation.parts if part is None or p.key == part]
+    steps = [s for s in derivation.steps if any(s.part == p.key for p in parts)]
+    if case is not None:
+        cases = list(dict.fromkeys(s.case.latex for s in steps if s.case))
+        steps = [s for s in steps if s.case and _same_case(case, s.case.latex)]
+        if not steps:
+            where = f" in part {part!r}" if part else ""
+            raise UsageError(f"{derivation.name} has no case {case!r}{where} (cases: {', '.join(cases) or 'none'})")
+        parts = [p for p in parts if any(s.part == p.key for s in steps)]
+    label = ", ".join(f"{k} {v}" for k, v in (("part", part), ("case", case)) if v is not None)
+    return dataclasses.replace(derivation, name=f"{derivation.name} [{label}]", parts=parts, steps=steps)
+
+
 def derivation(name: str, method: str = "index", detail: str = "notes", **notation: str) -> DerivationResult:
-    """Build (or reuse) the catalogued derivation ``name`` in the given notation."""
+    """The catalogued derivation ``name`` (see ``derive list``), every step verified, in the given notation.
+
+    ``method`` picks the route where there are several (``linear-softmax-cross-entropy``: ``index`` or
+    ``differentials``). ``notation`` renames what is printed, values being LaTeX: ``logits`` (default ``z``),
+    ``probs`` (``\\hat{y}``), ``labels`` (``y``), ``classes`` (``n``), ``loss`` (``L``), ``batch`` (``N``),
+    ``target`` (``one-hot``, ``one-hot k``, ``class c``, ``distribution`` or ``any``), ``linear`` (a layer such
+    as ``o = Wx + b``) and ``shapes``. ``detail`` is how fine the steps are: ``notes`` (the default, the steps a
+    course would show, each naming every rule it combines), ``full`` (one rule application per step) or ``brief``
+    (the key lines). Raises UsageError for an unknown name, method, detail or notation value.
+    """
     info = entry(name)
     if method not in info.methods:
         raise UsageError(f"derivation {name!r} has no method {method!r} (known: {', '.join(info.methods)})")

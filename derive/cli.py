@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import difflib
 import sys
-import tempfile
-from pathlib import Path
 from typing import Sequence
 
 from .catalogue import CATALOGUE
@@ -19,7 +18,7 @@ class Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line and exit code 2."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        raise UsageError(f"{self.prog}: {message} (see '{self.prog} --help')")
+        raise UsageError(f"{message} (see '{self.prog} --help')")
 
 
 def build_parser() -> Parser:
@@ -28,7 +27,8 @@ def build_parser() -> Parser:
     parser.add_argument("--version", action="version", version="derive 0.1.0")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     commands.add_parser("list", help="list the catalogued derivations and their parts")
-    show = commands.add_parser("show", help="show a derivation step by step")
+    show = commands.add_parser("show", help="show a derivation step by step", epilog=notation_help(),
+                               formatter_class=argparse.RawDescriptionHelpFormatter)
     show.add_argument("name", metavar="NAME", help="a name from 'derive list'")
     show.add_argument("--format", default="text", help=f"one of: {', '.join(FORMATS)} (default: text)")
     show.add_argument("--method", default="index",
@@ -37,22 +37,53 @@ def build_parser() -> Parser:
     show.add_argument("--standalone", action="store_true", help="LaTeX: a whole compilable document")
     show.add_argument("--detail", default="notes", choices=("notes", "full", "brief"),
                       help="notes (default: the steps a course shows), full (every rule application) or brief")
-    show.add_argument("--flavor", default="dollar", help="Markdown math delimiters: dollar or gfm")
+    show.add_argument("--flavor", help="Markdown math delimiters: dollar (default) or gfm; markdown only")
     show.add_argument("--notation", action="append", default=[], metavar="KEY=VALUE",
                       help="notation, repeatable: logits, probs, labels, target, classes, loss, batch, ...")
-    show.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
+    show.add_argument("--part", metavar="PART", help="only this part (see 'derive list'); its steps numbered from 1")
+    show.add_argument("--case", metavar="CASE", help="only this case, e.g. 'j \\neq k'; its steps numbered from 1")
+    show.add_argument("-o", "--output", metavar="FILE", help="write to FILE (atomically) instead of standard output")
+    show.add_argument("--force", action="store_true", help="with -o: replace FILE even if it is read-only")
     check = commands.add_parser("check", help="check a hand-written derivation (Markdown or LaTeX) step by step")
-    check.add_argument("file", metavar="FILE")
+    check.add_argument("file", metavar="FILE", help="a Markdown or LaTeX file, or - for standard input")
     check.add_argument("--format", default="text", help="text or json (default: text)")
     check.add_argument("--notation", action="append", default=[], metavar="KEY=VALUE",
                        help="notation, overrides the file's own (repeatable)")
     embed = commands.add_parser("embed", help="fill the 'derive: show' directives of course notes")
-    embed.add_argument("file", metavar="FILE")
+    embed.add_argument("file", metavar="FILE", help="Markdown or LaTeX notes, or - for standard input")
     where = embed.add_mutually_exclusive_group()
     where.add_argument("-o", "--output", metavar="OUT", help="write the filled notes to OUT")
     where.add_argument("--in-place", action="store_true", help="rewrite FILE")
     where.add_argument("--check", action="store_true", help="exit 1 if any block is stale; write nothing")
+    embed.add_argument("--force", action="store_true", help="with -o or --in-place: replace a read-only file")
     return parser
+
+
+# What each notation key means, for --help; defaults come from derive.notation itself (which loads no SymPy).
+KEY_MEANINGS = {
+    "logits": "the softmax input vector", "probs": "the softmax output (a symbol and/or function names)",
+    "labels": "the target vector", "target": "one-hot, 'one-hot k', 'class c', distribution or any",
+    "classes": "the number of classes", "loss": "the loss symbol", "linear": "the logits as a layer, e.g. 'o = Wx + b'",
+    "shapes": "sizes for shape checks, e.g. 'W: 4x3, x: 3, b: 4'", "batch": "the number of examples",
+    "temperature": "the softmax temperature", "smoothing": "the label-smoothing weight", "margin": "the hinge margin",
+    "activation": "the hidden activation: tanh or relu",
+}
+
+
+def notation_help() -> str:
+    """The notation keys and their defaults, so that --help answers 'what can I rename, and to what?'."""
+    from .notation import KEYS, Notation
+
+    base = Notation()
+    defaults = base.as_dict()
+    rows = []
+    for key in KEYS:
+        default = defaults.get(key, getattr(base, key, None))
+        if isinstance(default, (list, tuple)):
+            default = ", ".join(map(str, default))
+        rows.append(f"  {key:<12} {KEY_MEANINGS.get(key, ''):<56} default: {default if default else 'none'}")
+    return ("notation keys (--notation KEY=VALUE; values are LaTeX):\n" + "\n".join(rows) +
+            "\n\nexample: derive show softmax-cross-entropy --notation 'logits=\\theta' --notation probs=p")
 
 
 def cmd_list(_: argparse.Namespace) -> int:
@@ -70,12 +101,14 @@ def cmd_show(args: argparse.Namespace) -> int:
 
     if args.format not in FORMATS:
         raise UsageError(f"unknown format {args.format!r} (known: {', '.join(FORMATS)})")
+    if args.flavor is not None and args.format != "markdown":
+        raise UsageError(f"--flavor applies to --format markdown only, not {args.format}")
+    if args.standalone and args.format != "latex":
+        raise UsageError(f"--standalone applies to --format latex only, not {args.format}")
     result = derivation(args.name, args.method, args.detail, **parse_assignments(args.notation))
-    text = result.render(args.format, standalone=args.standalone, flavor=args.flavor)
-    if args.output:
-        write_atomically(Path(args.output), text)
-    else:
-        sys.stdout.write(text)
+    result = result.excerpt(part=args.part, case=args.case)
+    text = result.render(args.format, standalone=args.standalone, flavor=args.flavor or "dollar")
+    emit(text, args.output, args.force)
     return 0
 
 
@@ -85,10 +118,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     if args.format not in ("text", "json"):
         raise UsageError(f"unknown format {args.format!r} for check (known: text, json)")
-    if not Path(args.file).is_file():
-        what = "no such file" if not Path(args.file).exists() else "not a regular file"
-        raise UsageError(f"{args.file}: {what}")
-    report = check(Path(args.file), **parse_assignments(args.notation))
+    report = check(args.file, **parse_assignments(args.notation))  # '-' is standard input
     if args.format == "json":
         sys.stdout.write(report.to_json())
     else:
@@ -99,35 +129,51 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_embed(args: argparse.Namespace) -> int:
     from .embed import embed
 
-    path = Path(args.file)
-    text, blocks = embed(path)
+    if args.in_place and args.file == "-":
+        raise UsageError("--in-place needs a file, not standard input (use -o OUT)")
+    if args.force and not (args.in_place or args.output):
+        raise UsageError("--force applies to -o or --in-place only")
+    text, blocks, label = embed(args.file)
     if args.check:
         stale = [b for b in blocks if b.stale]
         for block in stale:
-            state = "never filled" if block.directive.end is None else "stale"
-            print(f"{path}:{block.directive.line}: block {block.directive.name} is {state}", file=sys.stderr)
+            print(f"{label}:{block.directive.line}: block {block.directive.name} is stale", file=sys.stderr)
         return 1 if stale else 0
-    if args.in_place or args.output:
-        write_atomically(path if args.in_place else Path(args.output), text)
-    else:
-        sys.stdout.write(text)
+    emit(text, args.file if args.in_place else args.output, args.force)
     return 0
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Write via a temporary file and rename, so a failure never leaves half a file."""
-    try:
-        handle, temporary = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".", prefix=".derive-")
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
-        os.replace(temporary, path)
-    except OSError as error:
-        raise UsageError(f"{path}: cannot write: {error.strerror}") from None
+def emit(text: str, output: str | None, force: bool = False) -> None:
+    """Standard output (also for ``-o -``), or a file written atomically by derive.writing."""
+    if output is None or output == "-":
+        if force:
+            raise UsageError("--force applies to -o FILE or --in-place only")
+        sys.stdout.write(text)
+        return
+    from .writing import write_text
+
+    write_text(output, text, force=force)
+
+
+COMMANDS = ("list", "show", "check", "embed")
+
+
+def check_command(argv: Sequence[str]) -> None:
+    """Name a misspelled command once, with the nearest one ('did you mean'), instead of argparse's list."""
+    words = [word for word in argv if not word.startswith("-")]
+    if not words or words[0] in COMMANDS or any(word in ("-h", "--help", "--version") for word in argv):
+        return
+    close = difflib.get_close_matches(words[0], COMMANDS, n=1, cutoff=0.5)
+    hint = f"; did you mean {close[0]!r}?" if close else f" (commands: {', '.join(COMMANDS)})"
+    raise UsageError(f"unknown command {words[0]!r}{hint}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit code (0 ok, 1 invalid step or stale block, 2 usage, 3 undecided)."""
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
     try:
+        check_command(argv)
         args = parser.parse_args(argv)
         if args.command is None:
             parser.print_help()

@@ -35,16 +35,57 @@ def test_every_name_in_every_format(name, method, fmt):
     (["show", "softmax-jacobian", "--notation", "logits"], "expected KEY=VALUE"),
     (["show", "softmax-jacobian", "--notation", r"logits=\input{/etc/passwd}"], r"\input"),
     (["show", "softmax-jacobian", "--notation", "target=two-hot"], "target"),
-    (["show", "softmax-jacobian", "--flavor", "html"], "unknown flavor"),
+    (["show", "softmax-jacobian", "--format", "markdown", "--flavor", "html"], "unknown flavor"),
     (["show", "softmax-jacobian", "--method", "differentials"], "no method"),
-    (["frobnicate"], "invalid choice"),
+    (["frobnicate"], "unknown command 'frobnicate'"),
+    (["shwo", "softmax-jacobian"], "unknown command 'shwo'; did you mean 'show'?"),
+    (["show", "softmax-jacobian", "--flavor", "gfm"], "--flavor applies to --format markdown only"),
+    (["show", "softmax-jacobian", "--format", "latex", "--flavor", "dollar"], "--flavor applies"),
+    (["show", "softmax-jacobian", "--format", "json", "--flavor", "gfm"], "--flavor applies"),
+    (["show", "softmax-jacobian", "--part", "chain"], "no part 'chain'"),
+    (["show", "softmax-jacobian", "--case", "i = q"], "no case"),
+    (["show"], "required: NAME"),
+    (["check", "no-such-file.md"], "no-such-file.md: no such file"),
 ])
 def test_bad_usage_is_one_line_and_exit_2(args, fragment):
     done = run_cli(*args)
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and fragment in lines[0] and "Traceback" not in done.stderr
+    assert lines[0].startswith("derive: error: ") and lines[0].count("derive:") == 1  # no doubled prefix
     assert done.stdout == ""
+
+
+def test_show_help_lists_the_notation_keys_and_defaults():
+    done = run_cli("show", "--help")
+    assert done.returncode == 0
+    for key, default in [("logits", "z"), ("probs", "\\hat{y}"), ("labels", "y"), ("target", "one-hot"),
+                         ("classes", "n"), ("loss", "L"), ("batch", "N")]:
+        assert any(line.split()[:1] == [key] and line.rstrip().endswith(f"default: {default}")
+                   for line in done.stdout.splitlines()), key
+
+
+def test_check_and_embed_read_standard_input():
+    step = "$$\\frac{\\partial L}{\\partial z_k} = \\hat{y}_k - y_k$$\n"
+    done = run_cli("check", "-", stdin=step)
+    assert done.returncode == 0 and "<stdin>: 1 valid" in done.stdout
+    notes = "Intro\n<!-- derive: show cross-entropy -->\n<!-- derive: end -->\nOutro\n"
+    done = run_cli("embed", "-", stdin=notes)
+    assert done.returncode == 0 and done.stdout.startswith("Intro\n<!-- derive: show cross-entropy -->\n")
+    assert "\\partial L" in done.stdout and done.stdout.endswith("<!-- derive: end -->\nOutro\n")
+    latex = "% derive: show cross-entropy\n% derive: end\n"
+    done = run_cli("embed", "-", stdin=latex)
+    assert done.returncode == 0 and "\\[" in done.stdout and "$$" not in done.stdout
+    refused = run_cli("embed", "-", "--in-place", stdin=notes)
+    assert refused.returncode == 2 and "standard input" in refused.stderr
+
+
+def test_show_part_and_case_are_excerpts_numbered_from_1():
+    done = run_cli("show", "softmax-cross-entropy", "--part", "chain")
+    assert done.returncode == 0 and "(1)" in done.stdout and "Result" not in done.stdout
+    assert "The softmax Jacobian" not in done.stdout and "The chain rule" in done.stdout
+    case = run_cli("show", "softmax-jacobian", "--case", "j \\neq k", "--format", "latex")
+    assert case.returncode == 0 and "(1)" in case.stdout and "j = k" not in case.stdout
 
 
 def test_help_does_not_import_sympy():
