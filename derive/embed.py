@@ -4,32 +4,46 @@ Markdown:  <!-- derive: show NAME key="value" ... -->  ...generated...  <!-- der
 LaTeX:     % derive: show NAME key="value" ...          ...generated...  % derive: end
 
 Only the text between a directive and its end marker is ever replaced, so a second run changes nothing and
-every other byte of the notes is kept. All directives are rendered before anything is written.
+every other byte of the notes is kept. All directives are rendered before anything is written, and a directive
+without its end marker is an error: guessing where the generated text should stop could swallow the author's.
+
+An excerpt (``part=``, ``case=``) numbers its steps from 1 unless ``numbering="global"``; no heading is inserted
+unless ``heading="###"`` asks for one; the note's own notation (YAML front matter ``derive:`` in Markdown,
+``% derive: KEY = VALUE`` lines in LaTeX) is the default of every directive, and a directive's keys override it.
 """
 
 from __future__ import annotations
 
+import inspect
+import os
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
-from .errors import DeriveError, InputError
+from .errors import DeriveError, InputError, UsageError
 
-_MD_SHOW = re.compile(r"^[ \t]*<!--[ \t]*derive:[ \t]*show[ \t]+(?P<args>.*?)[ \t]*-->[ \t]*$")
-_MD_END = re.compile(r"^[ \t]*<!--[ \t]*derive:[ \t]*end[ \t]*-->[ \t]*$")
-_TEX_SHOW = re.compile(r"^[ \t]*%[ \t]*derive:[ \t]*show[ \t]+(?P<args>.*?)[ \t]*$")
-_TEX_END = re.compile(r"^[ \t]*%[ \t]*derive:[ \t]*end[ \t]*$")
+# Each pattern is matched against one line and has no lazy group before an optional tail, so that scanning
+# stays linear in the length of a line (a long run of blanks must not cost quadratic time).
+_MD_SHOW = re.compile(r"[ \t]*<!--[ \t]*derive:[ \t]*show(?:[ \t]+(?P<args>.*))?")
+_MD_END = re.compile(r"[ \t]*<!--[ \t]*derive:[ \t]*end[ \t]*-->[ \t]*")
+_TEX_SHOW = re.compile(r"[ \t]*%[ \t]*derive:[ \t]*show(?:[ \t]+(?P<args>.*))?")
+_TEX_END = re.compile(r"[ \t]*%[ \t]*derive:[ \t]*end[ \t]*")
+_TEX_SETTING = re.compile(r"[ \t]*%[ \t]*derive:[ \t]*(?P<key>[A-Za-z_]+)[ \t]*=(?P<value>.*)")
 _ARGUMENT = re.compile(r"""(?P<key>[A-Za-z_]+)\s*=\s*(?:"(?P<dq>[^"]*)"|'(?P<sq>[^']*)'|(?P<bare>\S+))""")
-OPTION_KEYS = ("case", "part", "flavor", "method")
+OPTION_KEYS = ("case", "part", "flavor", "method", "detail", "numbering", "heading")
+NUMBERINGS = ("local", "global")
+LATEX_HEADINGS = ("section", "subsection", "subsubsection", "paragraph", "subparagraph")
+LATEX_SUFFIXES = (".tex", ".latex", ".ltx")
 
 
 @dataclass
 class Directive:
+    """One ``derive: show`` directive and the lines its generated block occupies."""
+
     line: int               # 1-based line of the directive
     name: str
     options: dict[str, str]
     start: int              # index of the first line after the directive
-    end: int | None         # index of the end-marker line, None when the block was never filled
+    end: int                # index of the end-marker line
 
 
 @dataclass
@@ -40,10 +54,12 @@ class Block:
 
     @property
     def stale(self) -> bool:
-        return self.directive.end is None or self.current != self.fresh
+        """Whether the notes hold something other than what the directive now produces."""
+        return self.current != self.fresh
 
 
 def parse_arguments(text: str, where: tuple[str, int]) -> tuple[str, dict[str, str]]:
+    """The derivation name and the KEY="VALUE" options of a directive."""
     name, _, rest = text.strip().partition(" ")
     options: dict[str, str] = {}
     position = 0
@@ -64,86 +80,205 @@ def parse_arguments(text: str, where: tuple[str, int]) -> tuple[str, dict[str, s
 
 
 def find_directives(lines: list[str], latex: bool, path: str) -> list[Directive]:
+    """Every directive with its end marker; a directive whose end marker is missing is an error at its line."""
     show, end = (_TEX_SHOW, _TEX_END) if latex else (_MD_SHOW, _MD_END)
+    marker = "% derive: end" if latex else "<!-- derive: end -->"
     found: list[Directive] = []
     index = 0
     while index < len(lines):
-        match = show.match(lines[index].rstrip("\r\n"))
+        match = show.fullmatch(lines[index].rstrip("\r\n"))
         if not match:
             index += 1
             continue
-        name, options = parse_arguments(match["args"], (path, index + 1))
+        arguments = (match["args"] or "").rstrip()
+        if not latex:
+            if not arguments.endswith("-->"):
+                raise InputError("directive does not end with '-->' on its line", path, index + 1)
+            arguments = arguments[:-3]
+        name, options = parse_arguments(arguments, (path, index + 1))
         closing = None
         for later in range(index + 1, len(lines)):
             text = lines[later].rstrip("\r\n")
-            if end.match(text):
+            if end.fullmatch(text):
                 closing = later
                 break
-            if show.match(text):
+            if show.fullmatch(text):
                 break
+        if closing is None:
+            raise InputError(f"directive 'show {name}' has no end marker: add a line '{marker}' after it "
+                             "(nothing was written)", path, index + 1)
         found.append(Directive(index + 1, name, options, index + 1, closing))
-        index = (closing if closing is not None else index) + 1
+        index = closing + 1
     return found
 
 
-def render_directive(directive: Directive, latex: bool, path: str) -> str:
-    """The text a directive stands for, ending with a newline."""
+def note_notation(text: str, lines: list[str], latex: bool, path: str) -> dict[str, str]:
+    """The note's own notation, the default of every directive: YAML front matter ``derive:`` (Markdown) or
+    ``% derive: KEY = VALUE`` lines (LaTeX), validated here so that an error names the note, not a directive."""
+    from .notation import Notation
+
+    if latex:
+        values: dict[str, str] = {}
+        for number, line in enumerate(lines, 1):
+            match = _TEX_SETTING.fullmatch(line.rstrip("\r\n"))
+            if match:
+                values[match["key"]] = match["value"].strip()
+                try:
+                    Notation().with_values({match["key"]: values[match["key"]]})
+                except UsageError as error:
+                    raise InputError(f"notation of the note: {error}", path, number) from None
+        return values
+    from .reading import front_matter
+
+    values = front_matter(text, path)
+    try:
+        Notation().with_values(values)
+    except UsageError as error:
+        raise InputError(f"notation in the front matter: {error}", path, 1) from None
+    return values
+
+
+def render_directive(directive: Directive, latex: bool, path: str, defaults: dict[str, str] | None = None) -> str:
+    """The text a directive stands for, ending with a newline: the note's notation overridden by the directive's
+    keys, an excerpt numbered from 1 unless ``numbering="global"``, headings only if ``heading`` asks."""
     from .api import derivation
     from .notation import KEYS
 
     where = (path, directive.line)
-    unknown = [k for k in directive.options if k not in KEYS and k not in OPTION_KEYS]
+    opts = directive.options
+    unknown = [k for k in opts if k not in KEYS and k not in OPTION_KEYS]
     if unknown:
         raise InputError(f"unknown directive key {unknown[0]!r} (known: {', '.join(KEYS + OPTION_KEYS)})", *where)
-    notation = {k: v for k, v in directive.options.items() if k in KEYS}
-    opts = directive.options
+    numbering = opts.get("numbering", "local")
+    if numbering not in NUMBERINGS:
+        raise InputError(f"numbering {numbering!r} is not one of: {', '.join(NUMBERINGS)}", *where)
+    if latex and "flavor" in opts:
+        raise InputError("flavor applies to Markdown notes only (LaTeX has no math flavour)", *where)
+    heading = heading_level(opts.get("heading"), latex, where)
+    notation = {**(defaults or {}), **{k: v for k, v in opts.items() if k in KEYS}}
+    extra = {}
+    if "detail" in opts:
+        if "detail" not in inspect.signature(derivation).parameters:
+            raise InputError("directive key 'detail' is not supported by this version of derive", *where)
+        extra["detail"] = opts["detail"]
     try:
-        result = derivation(directive.name, opts.get("method", "index"), **notation)
+        result = derivation(directive.name, opts.get("method", "index"), **extra, **notation)
+        part, case = opts.get("part"), opts.get("case")
+        if numbering == "local":
+            result = result.excerpt(part=part, case=case)
         fmt = "latex" if latex else "markdown"
-        parts = (opts["part"],) if "part" in opts else None
-        text = result.render(fmt, flavor=opts.get("flavor", "dollar"), parts=parts, case=opts.get("case"),
-                             embedded=True)
+        text = result.render(fmt, flavor=opts.get("flavor", "dollar"), parts=(part,) if part else None,
+                             case=case, embedded=True)
     except InputError:
         raise
     except DeriveError as error:
         raise InputError(str(error), *where) from None
+    text = fit_headings(text, latex, heading)
     return "\n" + text.strip("\n") + "\n\n"
 
 
-def embed(path: Path) -> tuple[str, list[Block]]:
-    """The notes with every directive filled, and the blocks (for --check). Raises before writing anything."""
-    try:
-        original = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError("no such file", str(path)) from None
-    except (UnicodeDecodeError, IsADirectoryError, OSError) as error:
-        raise InputError(f"cannot read: {getattr(error, 'strerror', None) or 'not UTF-8 text'}", str(path)) from None
-    latex = path.suffix.lower() in (".tex", ".latex", ".ltx")
+def heading_level(value: str | None, latex: bool, where: tuple[str, int]) -> int | None:
+    """``heading="###"`` as a level (3); LaTeX notes may also name the command (``\\subsection``)."""
+    if value is None:
+        return None
+    value = value.strip()
+    if re.fullmatch(r"#{1,5}", value):
+        return len(value)
+    command = value.lstrip("\\").rstrip("*")
+    if latex and command in LATEX_HEADINGS:
+        return LATEX_HEADINGS.index(command) + 1
+    known = "#, ##, ... #####" + (" or " + ", ".join("\\" + c for c in LATEX_HEADINGS) if latex else "")
+    raise InputError(f"heading {value!r} is not a heading level ({known})", *where)
+
+
+_MD_HEADING_LINE = re.compile(r"(?P<hashes>#{1,6})[ \t]+(?P<title>.*)")
+_TEX_PART_HEADING = re.compile(r"\\subsection\*\{(?P<title>.*)\}[ \t]*")
+
+
+def fit_headings(text: str, latex: bool, level: int | None) -> str:
+    """Put the rendered block's headings at the note's level, or take them out (``level`` None).
+
+    The renderer heads every part (``## The chain rule`` / ``\\subsection*``) and, in Markdown, every case
+    (``### Case ...``). In a note these would be headings the author never wrote: without ``heading=`` a part
+    heading is dropped and a case heading becomes a bold line (the ``derive: case`` marker stays, so
+    ``derive check`` still reads the case). With ``heading="###"`` parts are level 3 and cases level 4.
+    LaTeX case labels are run-in ``\\paragraph``s and are kept as they are.
+    """
+    out: list[str] = []
+    fence = False
+    skip_blank = False
+    for line in text.split("\n"):
+        if skip_blank and not line.strip():
+            skip_blank = False
+            continue
+        skip_blank = False
+        if not latex:
+            if line.startswith("```") or line.strip() == "$$":
+                fence = not fence
+            match = None if fence else _MD_HEADING_LINE.fullmatch(line)
+            if match:
+                depth = len(match["hashes"])
+                if level is None:
+                    if depth <= 2:
+                        skip_blank = True
+                        continue
+                    title = match["title"].rstrip()
+                    line = f"**{title}{'' if title.endswith(('.', ':', '?')) else '.'}**"
+                else:
+                    line = "#" * min(6, level + max(0, depth - 2)) + " " + match["title"]
+        else:
+            match = _TEX_PART_HEADING.fullmatch(line)
+            if match:
+                if level is None:
+                    skip_blank = True
+                    continue
+                line = f"\\{LATEX_HEADINGS[min(level, len(LATEX_HEADINGS)) - 1]}*{{{match['title']}}}"
+        out.append(line)
+    return "\n".join(out)
+
+
+def embed(source: str | os.PathLike[str], label: str | None = None) -> tuple[str, list[Block], str]:
+    """The notes with every directive filled, their blocks (for --check) and the name of the source in messages.
+
+    ``source`` is a path or ``-`` (standard input), read by derive.reading (regular files only, bounded). Nothing
+    is written here, and every directive is rendered before the caller may write: an error leaves the file as
+    it was."""
+    from .reading import read_text
+
+    original, label = read_text(source, label)
+    latex = _is_latex(str(label), original)
     lines = original.splitlines(keepends=True)
-    directives = find_directives(lines, latex, str(path))
+    directives = find_directives(lines, latex, label)
     if not directives:
-        raise InputError("no 'derive: show' directive found", str(path))
+        raise InputError("no 'derive: show' directive found", label)
+    defaults = note_notation(original, lines, latex, label)
     newline = "\r\n" if lines and lines[0].endswith("\r\n") else "\n"
-    end_marker = "% derive: end" if latex else "<!-- derive: end -->"
     out: list[str] = []
     blocks: list[Block] = []
     cursor = 0
     for directive in directives:
-        fresh = render_directive(directive, latex, str(path))
+        fresh = render_directive(directive, latex, label, defaults)
         if newline != "\n":
             fresh = fresh.replace("\n", newline)
-        stop = directive.end if directive.end is not None else directive.start
-        current = "".join(lines[directive.start:stop])
+        current = "".join(lines[directive.start:directive.end])
         blocks.append(Block(directive, current, fresh))
         out.extend(lines[cursor:directive.start])
         if out and not out[-1].endswith(("\n", "\r")):
             out[-1] += newline
         out.append(fresh)
-        if directive.end is not None:
-            out.append(lines[directive.end])
-            cursor = directive.end + 1
-        else:
-            out.append(end_marker + newline)
-            cursor = directive.start
+        out.append(lines[directive.end])
+        cursor = directive.end + 1
     out.extend(lines[cursor:])
-    return "".join(out), blocks
+    return "".join(out), blocks, label
+
+
+def _is_latex(label: str, text: str) -> bool:
+    """LaTeX by the file's suffix; from standard input, by its directives (``% derive: show`` and no
+    ``<!-- derive: show``)."""
+    if label.lower().endswith(LATEX_SUFFIXES):
+        return True
+    if label.lower().endswith((".md", ".markdown", ".qmd", ".myst")):
+        return False
+    has_tex = any(_TEX_SHOW.fullmatch(line) for line in text.splitlines())
+    has_md = any(_MD_SHOW.fullmatch(line) for line in text.splitlines())
+    return has_tex and not has_md

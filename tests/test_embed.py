@@ -19,6 +19,7 @@ NOTES = """# Lecture
 Text the author wrote, with $inline$ math and trailing spaces.\x20\x20\x20
 
 <!-- derive: show softmax-jacobian case="j \\neq k" logits="\\theta" -->
+<!-- derive: end -->
 
 Between the blocks.
 
@@ -37,9 +38,8 @@ def test_embed_fills_keeps_the_author_text_and_is_idempotent(tmp_path):
     notes.write_text(NOTES, encoding="utf-8")
     assert run_cli("embed", str(notes), "--in-place").returncode == 0
     first = notes.read_text(encoding="utf-8")
-    # the author's text, byte for byte (the first directive gained its end marker)
-    assert outside_blocks(first) == NOTES.replace(
-        '"\\theta" -->\n', '"\\theta" -->\n<!-- derive: end -->\n', 1)
+    # the author's text, byte for byte
+    assert outside_blocks(first) == NOTES
     block = first.split("<!-- derive: end -->")[0]
     assert r"\frac{\partial \hat{y}_{j}}{\partial \theta_{k}}" in block and "z_{" not in block
     assert "Case $j \\neq k$" in block and "Case $j = k$" not in block
@@ -73,7 +73,8 @@ def test_stdout_and_output_file(tmp_path):
 
 def test_latex_notes(tmp_path):
     notes = tmp_path / "lecture.tex"
-    notes.write_text("\\section{J}\n% derive: show softmax-jacobian logits=\"o\" part=\"jacobian\"\nafter\n")
+    notes.write_text("\\section{J}\n% derive: show softmax-jacobian logits=\"o\" part=\"jacobian\"\n% derive: end\n"
+                     "after\n")
     done = run_cli("embed", str(notes))
     assert done.returncode == 0
     assert "% derive: show softmax-jacobian" in done.stdout and "% derive: end\nafter\n" in done.stdout
@@ -89,7 +90,8 @@ def test_latex_notes(tmp_path):
 ])
 def test_bad_directive_exits_2_naming_file_and_line_and_writes_nothing(tmp_path, directive, message):
     notes = tmp_path / "notes.md"
-    original = "intro\n\n<!-- derive: show cross-entropy -->\n<!-- derive: end -->\n" + directive + "\n"
+    original = "intro\n\n<!-- derive: show cross-entropy -->\n<!-- derive: end -->\n" + directive + "\n" \
+        "<!-- derive: end -->\n"
     notes.write_text(original, encoding="utf-8")
     done = run_cli("embed", str(notes), "--in-place")
     assert done.returncode == 2 and done.stderr.count("\n") == 1
