@@ -67,7 +67,7 @@ def check_latex_value(key: str, value: str, *, words: bool = False, indexed: boo
     Values are LaTeX that reaches generated documents, so they are matched against an allow-list grammar
     (letter, Greek, accent or font command; primes; one subscript and one superscript) rather than escaped:
     ``^^5c`` is a backslash to TeX, and ``\\input`` reads files. ``words`` allows a multi-letter name (``CE``);
-    ``indexed`` refuses a subscript on roles that derive appends an index to.
+    ``indexed`` refuses sub- and superscripts on roles that derive appends an index, a transpose or a power to.
     """
     value = str(value).strip()
     if not value:
@@ -152,6 +152,9 @@ class _Symbol:
             if kind == "_" and self.indexed:
                 raise _Bad("derive writes this role's index itself (z_{k}); a subscript of its own would make a "
                            "double subscript", column)
+            if kind == "^" and self.indexed:
+                raise _Bad("derive writes transposes and powers on this role (z^{\\top}); a superscript of its own "
+                           "would make a double superscript (primes are allowed)", column)
         if self.peek() == "'":
             raise _Bad("a prime goes right after the letter (p'_1), not after a script", self.column())
         if self.at < len(self.tokens):

@@ -48,8 +48,8 @@ def test_unsafe_values_are_rejected(value):
 def test_label_name_that_clashes_with_an_index_is_renamed():
     # seed 000 names the hot index k and differentiates by theta_j: our k must not be confused with it.
     latex = derive.derivation("log-softmax-cross-entropy", target="class k", logits=r"\theta").latex()
-    assert r"\mathbb{1}[" in latex
-    assert r"\mathbb{1}[k = k]" not in latex
+    indicators = re.findall(r"\\math(?:bb|bf|bbm)\{1\}\[([^\]]*)\]", latex)
+    assert indicators and "k = k" not in indicators
 
 
 def test_defaults():
@@ -61,7 +61,7 @@ def test_defaults():
 # --- the allow-list grammar of a symbol (issues 10 and 11) -----------------------------------------------------
 
 GOOD = ["z", r"\theta", r"\hat{o}", r"\hat o", r"\tilde{\mathbf{y}}", r"\boldsymbol{\theta}", r"\mathbf{W}",
-        r"\operatorname{logit}", "z'", "z''", r"z^{(1)}", "y^T", r"\bar{o}", r"\varphi", r"\mathcal{Z}", r"z'^{2}"]
+        r"\operatorname{logit}", "z'", "z''", r"\bar{o}", r"\varphi", r"\mathcal{Z}"]
 
 
 @pytest.mark.parametrize("value", GOOD)
@@ -82,7 +82,8 @@ def test_well_formed_symbols_are_accepted(value):
     ("x\x1b[2J", "control character"),
     ("x\u202e", "control character"),
     ("z_0", "double subscript"),
-    ("x^1^2", "more than one superscript"),
+    ("z^{(1)}", "double superscript"),
+    ("y^T", "double superscript"),
     (r"\hat{}", "missing"),
     ("θ", "write it as a LaTeX command"),
     (r"\def\x", r"\def is not allowed"),
@@ -98,11 +99,12 @@ def test_malformed_symbols_are_refused_with_the_reason(value, reason):
     assert "\n" not in message and "\x1b" not in message
 
 
-@pytest.mark.parametrize("value, reason", [("L_{1}_{2}", "more than one subscript"),
+@pytest.mark.parametrize("value, reason", [("L_{1}_{2}", "more than one subscript"), ("L^1^2", "more than one superscript"),
                                            ("L_1'", "a prime goes right after the letter"),
                                            ("L_{a{b}}", "nested braces"), ("L_", "no subscript")])
 def test_scalar_roles_take_one_subscript(value, reason):
-    assert notation_from({"loss": "L_{CE}"}).loss == "L_{CE}"
+    for good in ("L_{CE}", "L^{(1)}", "L'^{2}", "L_1^{*}"):
+        assert notation_from({"loss": good}).loss == good
     with pytest.raises(UsageError, match=f"notation loss: .*{reason}"):
         notation_from({"loss": value})
 
