@@ -30,8 +30,12 @@ SAFE_COMMANDS = frozenset(GREEK + ACCENTS + FONTS)
 FUNCTION_NAMES = ("softmax", r"\operatorname{softmax}", r"\mathrm{softmax}", r"\sigma", r"\operatorname{S}")
 ACTIVATIONS = ("tanh", "relu")
 
-# Names the derivations use for indices (model.py: i j k m t s c h l r q); a role named so would be read as one.
-INDEX_NAMES = frozenset("i j k l m q r s t c h".split())
+# Index names every derivation prints (i, j, k): no role may take one. Others are printed by some derivations only
+# (c the class label, s t examples of a batch, l r inputs of a layer): scripts may not use them (``W_{t}`` reads as
+# indexed), and ``Notation.for_derivation`` refuses roles named so where the derivation prints them.
+INDEX_NAMES = frozenset("i j k".split())
+SCRIPT_INDEX_NAMES = INDEX_NAMES | frozenset("c l r s t".split())
+OPTIONAL_ROLES = ("batch", "temperature", "smoothing", "margin")
 # Symbols the derivations print with a meaning of their own.
 RESERVED = {"e": "Euler's number e", r"\delta": "the Kronecker delta", "d": "the differential d"}
 # Roles printed with an index appended (z_{k}): a subscript of their own would be a double subscript.
@@ -249,7 +253,7 @@ class _Symbol:
             raise _Bad(self.unexpected(token), self.column())
         letters = "".join(t for t in body if t.isalpha() and len(t) == 1)
         if letters and len(letters) == len([t for t in body if t not in "()"]) and \
-                all(letter in INDEX_NAMES for letter in letters):
+                all(letter in SCRIPT_INDEX_NAMES for letter in letters):
             raise _Bad(f"the {what} {letters} is an index name in the derivations; "
                        f"derive writes indices itself", column)
 
@@ -370,15 +374,14 @@ class Notation:
             else:
                 changes[key] = check_latex_value(key, raw, words=key == "loss", indexed=key in INDEXED_ROLES)
         result = replace(self, **changes)
-        result._check_distinct(set(changes))
+        result._check_distinct(set(changes), set(changes))
         return result
 
     def _roles(self, given: set[str]) -> list[tuple[str, str]]:
         """(role, symbol) pairs that must be distinct: the core roles always, optional ones only when given."""
-        roles = [("logits", self.logits), ("labels", self.labels), ("classes", self.classes), ("loss", self.loss),
-                 ("batch", self.batch)]
+        roles = [("logits", self.logits), ("labels", self.labels), ("classes", self.classes), ("loss", self.loss)]
         roles += [("probs", p) for p in self.probs if p not in FUNCTION_NAMES]
-        roles += [(key, getattr(self, key)) for key in ("temperature", "smoothing", "margin") if key in given]
+        roles += [(key, getattr(self, key)) for key in OPTIONAL_ROLES if key in given]
         match = self.linear and (_ROWS.match(self.linear) or _LINEAR.match(self.linear))
         if match:
             roles += [("linear weights", match["weights"]), ("linear input", match["input"])]
@@ -386,16 +389,31 @@ class Notation:
                 roles.append(("linear bias", match["bias"]))
         return roles
 
-    def _check_distinct(self, given: set[str]) -> None:
-        """Two roles never share a symbol; none is the class label's name."""
+    def for_derivation(self, indices: Iterable[str] = (), roles: Iterable[str] = ()) -> "Notation":
+        """Check this notation against one derivation and return it: no role symbol is one of the ``indices`` it
+        prints (``labels=t`` in the batch derivation would give t_{tk}), and the optional ``roles`` it uses
+        (``batch``, ``temperature`` ...) are distinct from the others even when left at their defaults."""
+        used = set(roles)
+        self._check_distinct(used, None)
+        printed = {_canonical(name) for name in indices}
+        for role, symbol in self._roles(used):
+            if _canonical(symbol) in printed:
+                raise UsageError(f"notation {role.split()[0]}: {symbol} is an index name in this derivation "
+                                 f"(as in z_{symbol}); choose another symbol")
+        return self
+
+    def _check_distinct(self, include: set[str], given: set[str] | None) -> None:
+        """Two roles never share a symbol; none is the class label's name. ``include``: optional roles to check;
+        ``given``: the keys the user set (named first in the message), None when unknown."""
         owner: dict[str, str] = {}
-        for role, symbol in self._roles(given):
+        for role, symbol in self._roles(include):
             canonical = _canonical(symbol)
             if canonical in owner and owner[canonical] != role:
                 first, second = owner[canonical], role
-                if second.split()[0] in given and first.split()[0] not in given:
+                if given is not None and second.split()[0] in given and first.split()[0] not in given:
                     first, second = second, first
-                hint = "" if second.split()[0] in given else f" (its default: give {second.split()[0]} another)"
+                hint = "" if given is None or second.split()[0] in given else \
+                    f" (its default: give {second.split()[0]} another)"
                 raise UsageError(f"notation {first}: {symbol} is also the symbol of {second}{hint}; "
                                  f"two roles cannot share a symbol")
             owner.setdefault(canonical, role)
