@@ -28,6 +28,7 @@ class ShownStep:
         self.step, self.number, self._result = step, number, result
 
     def __getattr__(self, name: str) -> Any:
+        """Read the record's own fields (``rule``, ``before``, ``after``, ``case`` ...) through this step."""
         if name.startswith("__"):
             raise AttributeError(name)
         return getattr(self.step, name)
@@ -58,6 +59,7 @@ class ShownStep:
         return self._result._view().text(self.step.after)
 
     def __repr__(self) -> str:
+        """Number, rule, case and both sides as text: enough to recognise the step in a printed list."""
         case = f" [{self.step.case.text}]" if self.step.case else ""
         return f"<step {self.number} {self.step.rule}{case}: {self.before_text} = {self.after_text}>"
 
@@ -150,12 +152,15 @@ class DerivationResult:
         return len(self.derivation.steps)
 
     def __repr__(self) -> str:
+        """The name, method and detail where not the default, the excerpt, the step count and the notation."""
         changed = {key: value for key, value in _notation_items(self.notation).items()
                    if _notation_items(Notation()).get(key) != value}
         shown = ", ".join(f"{key}={value}" for key, value in changed.items()) or "default"
         part, case = self.selection
         extra = "".join(f", {label}={value!r}" for label, value in (("part", part), ("case", case)) if value)
         method = f", method={self.derivation.method!r}" if self.derivation.method != "index" else ""
+        detail = getattr(self.derivation, "detail", "notes")
+        method += f", detail={detail!r}" if detail != "notes" else ""
         return (f"<derivation {self._name!r}{method}{extra}: {len(self.derivation.steps)} steps, "
                 f"notation {shown}>")
 

@@ -6,6 +6,7 @@ import json
 import re
 import shutil
 import subprocess
+import time
 
 import nbformat
 import pytest
@@ -97,6 +98,176 @@ def test_bad_directive_exits_2_naming_file_and_line_and_writes_nothing(tmp_path,
     assert done.returncode == 2 and done.stderr.count("\n") == 1
     assert f"{notes}:5:" in done.stderr and message in done.stderr
     assert notes.read_text(encoding="utf-8") == original
+
+
+FRONT = """---
+title: Week 3
+derive:
+  logits: o
+  probs: p
+---
+# Week 3
+
+Some prose.
+
+<!-- derive: show softmax-cross-entropy part="chain" -->
+<!-- derive: end -->
+"""
+
+
+def block_of(text: str, index: int = 0) -> str:
+    """The generated text of the ``index``-th block."""
+    return re.findall(r"<!-- derive: show [^\n]*-->\n(.*?)<!-- derive: end -->", text, flags=re.S)[index]
+
+
+def numbers(block: str) -> list[int]:
+    """The equation numbers of a block, as \\text{(n)} or \\tag{n}."""
+    return [int(a or b) for a, b in re.findall(r"\\text\{\((\d+)\)\}|\\tag\*?\{\(?(\d+)\)?\}", block)]
+
+
+def test_an_excerpt_is_numbered_from_1_has_no_heading_and_uses_the_front_matter(tmp_path):
+    notes = tmp_path / "week3.md"
+    notes.write_text(FRONT, encoding="utf-8")
+    done = run_cli("embed", str(notes))
+    assert done.returncode == 0, done.stderr
+    block = block_of(done.stdout)
+    assert numbers(block)[0] == 1 and numbers(block) == list(range(1, len(numbers(block)) + 1))
+    assert re.search(r"^1\. \*\*", block, flags=re.M)
+    assert not re.search(r"^#", block, flags=re.M)  # no heading the author did not write
+    assert r"\partial o_{k}" in block and "p_{k}" in block and "z_{" not in block and "hat{y}" not in block
+    assert outside_blocks(done.stdout) == FRONT
+
+
+def test_numbering_global_and_heading_are_asked_for(tmp_path):
+    notes = tmp_path / "notes.md"
+    notes.write_text('<!-- derive: show softmax-cross-entropy part="chain" numbering="global" heading="###" -->\n'
+                     '<!-- derive: end -->\n'
+                     '<!-- derive: show softmax-jacobian case="j \\neq k" heading="##" -->\n'
+                     '<!-- derive: end -->\n', encoding="utf-8")
+    done = run_cli("embed", str(notes))
+    assert done.returncode == 0, done.stderr
+    chain, case = block_of(done.stdout, 0), block_of(done.stdout, 1)
+    assert numbers(chain)[0] > 1 and "\n### The chain rule\n" in chain
+    assert numbers(case)[0] == 1 and "\n## The softmax Jacobian\n" in case and "\n### Case $j \\neq k$" in case
+    assert "<!-- derive: case j \\neq k -->" in case  # derive check still reads the case
+
+
+def test_a_case_excerpt_without_heading_keeps_its_case_as_text(tmp_path):
+    notes = tmp_path / "notes.md"
+    notes.write_text('<!-- derive: show softmax-jacobian case="j \\neq k" -->\n<!-- derive: end -->\n')
+    block = block_of(run_cli("embed", str(notes)).stdout)
+    assert not re.search(r"^#", block, flags=re.M) and "**Case $j \\neq k$.**" in block
+    assert numbers(block)[0] == 1
+
+
+def test_a_directive_overrides_the_front_matter(tmp_path):
+    notes = tmp_path / "notes.md"
+    notes.write_text(FRONT.replace('part="chain"', 'part="chain" logits="\\theta"'), encoding="utf-8")
+    block = block_of(run_cli("embed", str(notes)).stdout)
+    assert r"\partial \theta_{k}" in block and "p_{k}" in block and "o_{k}" not in block
+
+
+def test_latex_notes_take_their_notation_lines_as_defaults(tmp_path):
+    notes = tmp_path / "lecture.tex"
+    notes.write_text("% derive: logits = \\theta\n% derive: probs = p\n\\section{Chain}\n"
+                     "% derive: show softmax-cross-entropy part=\"chain\"\n% derive: end\n", encoding="utf-8")
+    done = run_cli("embed", str(notes))
+    assert done.returncode == 0, done.stderr
+    assert r"\partial \theta_{k}" in done.stdout and "\\subsection" not in done.stdout
+    assert numbers(done.stdout)[0] == 1
+
+
+def test_bad_notation_in_the_front_matter_names_the_note(tmp_path):
+    notes = tmp_path / "notes.md"
+    notes.write_text(FRONT.replace("logits: o", "logits: '\\input{x}'"), encoding="utf-8")
+    done = run_cli("embed", str(notes), "--in-place")
+    assert done.returncode == 2 and f"{notes}:1:" in done.stderr and done.stderr.count("\n") == 1
+    assert notes.read_text(encoding="utf-8") == FRONT.replace("logits: o", "logits: '\\input{x}'")
+
+
+@pytest.mark.parametrize("args", [["--in-place"], ["--check"], []])
+def test_a_directive_without_its_end_marker_is_an_error_and_nothing_is_written(tmp_path, args):
+    notes = tmp_path / "notes.md"
+    text = ("intro\n<!-- derive: show cross-entropy -->\n<!-- derive: end -->\n\n"
+            "<!-- derive: show softmax-jacobian -->\nthe author's text, which must not be swallowed\n")
+    notes.write_text(text, encoding="utf-8")
+    done = run_cli("embed", str(notes), *args)
+    assert done.returncode == 2 and done.stdout == "" and done.stderr.count("\n") == 1
+    assert f"{notes}:5:" in done.stderr and "end marker" in done.stderr
+    assert notes.read_text(encoding="utf-8") == text
+
+
+def test_check_names_every_stale_block_and_writes_nothing(tmp_path):
+    notes = tmp_path / "notes.md"
+    notes.write_text(NOTES, encoding="utf-8")
+    done = run_cli("embed", str(notes), "--check")
+    assert done.returncode == 1 and notes.read_text(encoding="utf-8") == NOTES
+    assert f"{notes}:5: block softmax-jacobian is stale" in done.stderr
+    assert f"{notes}:10: block cross-entropy is stale" in done.stderr
+    assert not [p for p in tmp_path.iterdir() if p.name != "notes.md"]
+
+
+def test_detail_passes_through(tmp_path):
+    notes = tmp_path / "notes.md"
+    notes.write_text('<!-- derive: show softmax-jacobian part="jacobian" detail="full" -->\n<!-- derive: end -->\n'
+                     '<!-- derive: show softmax-jacobian part="jacobian" -->\n<!-- derive: end -->\n')
+    done = run_cli("embed", str(notes))
+    assert done.returncode == 0, done.stderr
+    assert len(numbers(block_of(done.stdout, 0))) > len(numbers(block_of(done.stdout, 1)))
+
+
+def test_windows_line_endings_are_kept(tmp_path):
+    notes = tmp_path / "notes.md"
+    text = NOTES.replace("\n", "\r\n")
+    notes.write_bytes(text.encode("utf-8"))
+    assert run_cli("embed", str(notes), "--in-place").returncode == 0
+    written = notes.read_bytes().decode("utf-8")
+    assert "\n" not in written.replace("\r\n", "") and written.startswith("# Lecture\r\n")
+    assert run_cli("embed", str(notes), "--check").returncode == 0
+
+
+@pytest.mark.parametrize("line", [
+    "<!-- derive: show softmax-jacobian" + " " * 1_000_000 + "x",
+    "% derive: logits =" + " " * 1_000_000 + "x",
+    '<!-- derive: show softmax-jacobian case="' + "j " * 400_000 + '" -->',
+], ids=["directive", "setting", "argument"])
+def test_long_directive_lines_are_refused_quickly(tmp_path, line):
+    notes = tmp_path / "notes.md"
+    notes.write_text(line + "\n<!-- derive: end -->\n", encoding="utf-8")
+    started = time.monotonic()
+    done = run_cli("embed", str(notes))
+    assert done.returncode == 2 and time.monotonic() - started < 10 and "Traceback" not in done.stderr
+
+
+def test_python_objects_explain_themselves():
+    result = derive.derivation("softmax-cross-entropy", logits=r"\theta", probs="p")
+    text = repr(result)
+    assert "softmax-cross-entropy" in text and r"logits=\theta" in text and f"{len(result.steps)} steps" in text
+    step = result.steps[0]
+    assert r"\theta_{k}" in step.after_latex + step.before_latex and step.latex == (step.before_latex,
+                                                                                      step.after_latex)
+    assert step.rule and step.before is not None and step.verified  # the record reads through
+    markdown = result._repr_markdown_()
+    assert not markdown.startswith("---") and markdown.lstrip().startswith("# ")
+    excerpt = result.excerpt(part="chain")
+    assert "part='chain'" in repr(excerpt) and excerpt.name == "softmax-cross-entropy"
+    with pytest.raises(derive.UsageError, match="no part"):
+        result.excerpt(part="nope")
+
+
+def test_public_functions_and_methods_have_docstrings_that_stand_alone():
+    import inspect
+
+    from derive import api
+
+    objects = [derive.derivation, derive.check, api.derivation]
+    for cls in (api.DerivationResult, api.ShownStep):
+        objects += [member for name, member in vars(cls).items()
+                    if not name.startswith("_") or name in ("_repr_latex_", "_repr_markdown_", "__repr__")]
+    for obj in objects:
+        doc = inspect.getdoc(obj.fget if isinstance(obj, property) else obj)
+        assert doc and len(doc) > 20, obj
+        assert "contract" not in doc and "§" not in doc and "issue" not in doc.lower(), obj
 
 
 def test_list_shows_parts():
