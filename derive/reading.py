@@ -38,9 +38,15 @@ def read_text(source: str | os.PathLike[str], label: str | None = None) -> tuple
     """
     if isinstance(source, str) and source == STDIN:
         label = label or STDIN_LABEL
+        if sys.stdin is None:
+            raise InputError("no standard input to read", label)
         stream: BinaryIO = getattr(sys.stdin, "buffer", None) or sys.stdin  # type: ignore[assignment]
+
+        def read(size: int) -> bytes:
+            chunk = stream.read(size)
+            return chunk.encode("utf-8", "surrogateescape") if isinstance(chunk, str) else chunk
         try:
-            raw = _read_bounded(stream.read, label)
+            raw = _read_bounded(read, label)
         except OSError as error:
             raise InputError(f"cannot read: {error.strerror or error}", label) from None
         return decode(raw, label), label
@@ -170,18 +176,22 @@ def front_matter(text: str, label: str) -> dict[str, str]:
                                   token.start_mark)
             elif isinstance(token, (yaml.BlockEndToken, yaml.FlowMappingEndToken, yaml.FlowSequenceEndToken)):
                 depth -= 1
-        data = yaml.safe_load(body)
+        # BaseLoader: every scalar stays text, so no int, float or date is built from user text (a 5,000-digit
+        # integer or the 13th month raises ValueError in the safe loader's constructors).
+        data = yaml.load(body, Loader=yaml.BaseLoader)  # noqa: S506 - BaseLoader constructs no objects
     except yaml.YAMLError as error:
         problem = getattr(error, "problem", None) or (str(error).splitlines() or ["syntax error"])[0]
         raise located(f"bad YAML front matter: {problem}", getattr(error, "problem_mark", None)) from None
     except RecursionError:
         raise InputError("front matter nested too deeply", label, first_line) from None
-    if data is None:
+    except (ValueError, TypeError, OverflowError) as error:
+        raise InputError(f"bad YAML front matter: {error}", label, first_line) from None
+    if data is None or data == "":
         return {}
     if not isinstance(data, dict):
         raise InputError("front matter is not a mapping", label, 1, 1)
     notation = data.get("derive", {})
-    if notation is None:
+    if notation is None or notation in ("", "~", "null", "Null", "NULL"):
         return {}
     if not isinstance(notation, dict):
         raise InputError("front matter key 'derive' must hold KEY: VALUE pairs", label, 1, 1)

@@ -214,6 +214,22 @@ def test_front_matter_refuses_aliases_tags_depth_and_size():
     assert front_matter("---\ntitle: '*not an alias*'\nderive: {logits: a}\n---\n", "f.md") == {"logits": "a"}
 
 
+@pytest.mark.parametrize("value", ["9" * 5000, "2001-13-45", "2024-02-30T25:61:00Z", "0b" + "1" * 20000, ".nan", "1e999"])
+def test_front_matter_scalars_are_never_constructed(value):
+    """Only text is built from front matter: a 5,000-digit integer or the 13th month is not an internal error."""
+    assert front_matter(f"---\ndate: {value}\nderive:\n  classes: {value}\n---\n", "f.md") == {"classes": value}
+
+
+def test_standard_input_as_text_stream(monkeypatch):
+    import io
+
+    monkeypatch.setattr(sys, "stdin", io.StringIO("$$ a = a $$\n"))
+    assert read_text("-") == ("$$ a = a $$\n", "<stdin>")
+    monkeypatch.setattr(sys, "stdin", None)
+    with pytest.raises(InputError, match="no standard input"):
+        read_text("-")
+
+
 def test_byte_order_mark_before_front_matter_is_ignored(tmp_path):
     path = tmp_path / "bom.md"
     path.write_bytes(b"\xef\xbb\xbf---\nderive:\n  logits: a\n  probs: p\n---\n" + STEP.encode())
