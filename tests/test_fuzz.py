@@ -128,6 +128,7 @@ YAML_TOKENS = [
     "\n", "\n  ", "&a ", "*a", "&b ", "*b", "[", "]", "{", "}", ",", "!!str ", "!!python/object/apply:os.system ",
     "!x ", "'", "''", "\"", "\\x1b", "|", ">", "%YAML 1.2\n", "%TAG ! x\n", "? ", "---", "...", "~", "null", ".nan",
     "1e999", "0x1F", "<<: ", "#", "^^5c", "\\input", "θ", "\x1b", "\x00", "\ufeff", "\u202e", "\r\n", "@", "`",
+    "9" * 4400, "2001-13-45", "2024-02-30T25:61:00Z", "0b102", "1_0", "=", "!!binary ", "!!timestamp ",
 ]
 front_matter_bodies = st.one_of(st.text(max_size=80), st.lists(st.sampled_from(YAML_TOKENS), max_size=40).map("".join))
 
