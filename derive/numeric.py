@@ -9,10 +9,12 @@ independently of SymPy's own differentiation, so a verified step is checked by a
 from __future__ import annotations
 
 import math
+import random
 from dataclasses import dataclass, field
 from typing import Callable
 
 import sympy as sp
+from sympy.core.function import AppliedUndef
 
 from .model import DIRECTIONS, TotalDifferential
 
@@ -49,12 +51,44 @@ class Dual:
         return Dual(self.v ** p, p * self.v ** (p - 1) * self.d if self.d else 0.0)
 
 
+def _lift(f: Callable[[float], float], df: Callable[[float], float]):  # type: ignore[no-untyped-def]
+    """A scalar function that also carries a derivative through dual numbers."""
+    def apply(x):  # type: ignore[no-untyped-def]
+        if isinstance(x, Dual):
+            return Dual(f(x.v), df(x.v) * x.d)
+        return f(x)
+    return apply
+
+
+def _logistic(v: float) -> float:
+    return 1.0 / (1.0 + math.exp(-v)) if v >= 0 else math.exp(v) / (1.0 + math.exp(v))
+
+
+class Sigmoid(sp.Function):
+    """The logistic sigmoid 1 / (1 + e^{-x}); its own node so that a document's σ(x) reads as written."""
+
+    nargs = 1
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        return Sigmoid(self.args[0]) * (1 - Sigmoid(self.args[0]))
+
+
+SCALAR_FUNCTIONS: dict[type, Callable[..., object]] = {
+    sp.tanh: _lift(math.tanh, lambda v: 1.0 - math.tanh(v) ** 2),
+    Sigmoid: _lift(_logistic, lambda v: _logistic(v) * (1.0 - _logistic(v))),
+    sp.sin: _lift(math.sin, math.cos),
+    sp.cos: _lift(math.cos, lambda v: -math.sin(v)),
+}
+
+
 Value = "float | Dual"
 
 
 @dataclass
 class Point:
-    """A concrete point: integer values of sizes and indices, and entries of the indexed quantities."""
+    """A concrete point: integer values of sizes and indices, and entries of the indexed quantities.
+
+    ``arrays`` may be :class:`Inputs`, which draws the entries of a document's own inputs on first use."""
 
     ints: dict[sp.Symbol, int]
     arrays: dict[str, dict[tuple[int, ...], float]]
@@ -63,6 +97,91 @@ class Point:
 
 
 Compiled = Callable[[Point], "float | Dual"]
+
+SCALAR = ()  # the key of a scalar input's one entry
+
+
+class Inputs(dict):  # type: ignore[type-arg]
+    """The arrays of a point, with a document's own inputs drawn when first read.
+
+    A name nobody sampled is an independent input: its entries are drawn at random (positive where the document
+    divides by it or takes its logarithm), the same entry always the same value at one point. A name in
+    ``defined`` is a quantity the document defined: its entries are its definition evaluated at the point (it
+    is read as a leaf only where a derivative is taken by it). An unknown function letter is a random smooth
+    function, a different one at every point, so a step about f holds only if it holds for every f."""
+
+    def __init__(self, seed: str, positive: frozenset[str] = frozenset(),
+                 defined: dict[str, tuple[tuple[sp.Symbol, ...], Compiled]] | None = None) -> None:
+        super().__init__()
+        self.seed, self.positive, self.defined = seed, positive, defined or {}
+        self.point: Point | None = None
+
+    def __missing__(self, name: str) -> "_Entries":
+        entries = self[name] = _Entries(self, name)
+        return entries
+
+    def draw(self, name: str, key: tuple[int, ...]) -> float:
+        if name in self.defined:
+            return self.defined_value(name, key)
+        rng = random.Random(f"{self.seed}|{name}|{key}")
+        return rng.uniform(0.2, 2.0) if name in self.positive else rng.uniform(-1.5, 1.5)
+
+    def defined_value(self, name: str, key: tuple[int, ...]) -> float:
+        params, body = self.defined[name]
+        point = self.point
+        if point is None or len(params) != len(key):
+            raise EvaluationError(f"{name} is defined with {len(params)} indices, used with {len(key)}")
+        saved_ints = {s: point.ints.get(s) for s in params}
+        saved_seed, point.seed = point.seed, None
+        try:
+            point.ints.update(zip(params, key))
+            return _real(body(point))
+        finally:
+            point.seed = saved_seed
+            for symbol, value in saved_ints.items():
+                if value is None:
+                    point.ints.pop(symbol, None)
+                else:
+                    point.ints[symbol] = value
+
+    def function(self, name: str) -> "SmoothFunction":
+        return SmoothFunction(random.Random(f"{self.seed}|function|{name}"))
+
+
+class _Entries(dict):  # type: ignore[type-arg]
+    def __init__(self, owner: Inputs, name: str) -> None:
+        super().__init__()
+        self.owner, self.name = owner, name
+
+    def __missing__(self, key: tuple[int, ...]) -> float:
+        value = self[key] = self.owner.draw(self.name, key)
+        return value
+
+
+class SmoothFunction:
+    """a·sin(bx + c) + d·x²/2 + e·x + g·e^{hx}: random, smooth, with every derivative in closed form."""
+
+    def __init__(self, rng: random.Random) -> None:
+        self.a, self.b, self.c = rng.uniform(0.5, 1.5), rng.uniform(0.5, 1.5), rng.uniform(0.0, math.pi)
+        self.d, self.e = rng.uniform(-1.0, 1.0), rng.uniform(-1.0, 1.0)
+        self.g, self.h = rng.uniform(0.2, 1.0), rng.uniform(-0.8, 0.8)
+
+    def derivative(self, order: int, x: float) -> float:
+        value = self.a * self.b ** order * math.sin(self.b * x + self.c + order * math.pi / 2)
+        value += self.g * self.h ** order * math.exp(self.h * x)
+        value += {0: self.d * x * x / 2 + self.e * x, 1: self.d * x + self.e, 2: self.d}.get(order, 0.0)
+        return value
+
+    def __call__(self, order: int, x: "float | Dual") -> "float | Dual":
+        if isinstance(x, Dual):
+            return Dual(self.derivative(order, x.v), self.derivative(order + 1, x.v) * x.d)
+        return self.derivative(order, x)
+
+
+def function_order(name: str) -> tuple[str, int]:
+    """``f''`` -> (f, 2): an arbitrary function's name and how often it is differentiated."""
+    base = name.rstrip("'")
+    return base, len(name) - len(base)
 
 
 def _exp(x):  # type: ignore[no-untyped-def]
@@ -92,7 +211,7 @@ def compile_expr(expr: sp.Basic) -> Compiled:
         value = float(expr)
         return lambda p: value
     if isinstance(expr, sp.Symbol):
-        return _compile_index(expr)
+        return _compile_index(expr) if expr.is_integer else _compile_scalar(expr)
     if isinstance(expr, sp.Indexed):
         name = expr.base.label.name
         key_of = _compile_key([_compile_index(a) for a in expr.indices])
@@ -164,7 +283,42 @@ def compile_expr(expr: sp.Basic) -> Compiled:
     if isinstance(expr, Frozen):
         inner = compile_expr(expr.args[0])
         return lambda p: _real(inner(p))
+    if type(expr) in SCALAR_FUNCTIONS:
+        function, arg = SCALAR_FUNCTIONS[type(expr)], compile_expr(expr.args[0])
+        return lambda p: function(arg(p))
+    if isinstance(expr, (sp.Max, sp.Min)):
+        args = [compile_expr(a) for a in expr.args]
+        pick = max if isinstance(expr, sp.Max) else min
+        return lambda p: pick((f(p) for f in args), key=_real)
+    if isinstance(expr, AppliedUndef) and len(expr.args) == 1:
+        return _compile_function(expr)
     raise EvaluationError(f"cannot evaluate {type(expr).__name__}")
+
+
+def _compile_scalar(expr: sp.Symbol) -> Compiled:
+    """A scalar input (a temperature T, the x of σ(x)): one entry, seeded like any other."""
+    name = expr.name
+
+    def scalar(p: Point):  # type: ignore[no-untyped-def]
+        value = p.arrays[name][SCALAR] if isinstance(p.arrays, Inputs) else None
+        if value is None:
+            raise EvaluationError(f"no value for {name}")
+        if p.seed is not None and p.seed is not ALONG_DIRECTION:
+            return Dual(value, 1.0 if p.seed == (name, SCALAR) else 0.0)
+        return value
+    return scalar
+
+
+def _compile_function(expr: AppliedUndef) -> Compiled:
+    """f(u), f'(u): a random smooth function (see :class:`Inputs`), its derivatives exact."""
+    base, order = function_order(expr.func.__name__)
+    arg = compile_expr(expr.args[0])
+
+    def apply(p: Point):  # type: ignore[no-untyped-def]
+        if not isinstance(p.arrays, Inputs):
+            raise EvaluationError(f"no function {base}")
+        return p.arrays.function(base)(order, arg(p))
+    return apply
 
 
 def _compile_key(index_of: list[Callable[[Point], int]]) -> Callable[[Point], tuple[int, ...]]:
@@ -254,6 +408,8 @@ def _compile_derivative(expr: sp.Derivative) -> Compiled:
     if len(expr.variable_count) != 1 or expr.variable_count[0][1] != 1:
         raise EvaluationError("only first derivatives by one variable are evaluated")
     var = expr.variables[0]
+    if isinstance(var, sp.Symbol) and not var.is_integer:
+        return _seeded(compile_expr(expr.expr), lambda p, key=(var.name, SCALAR): key)
     if not isinstance(var, sp.Indexed):
         raise EvaluationError(f"derivative by {var}, which is not an entry of a vector")
     name = var.base.label.name

@@ -6,6 +6,7 @@ One verifier serves the engine (every generated step) and the checker (every han
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass
 from typing import Iterable, Iterator, Sequence
@@ -14,7 +15,7 @@ import sympy as sp
 
 from . import model as mdl
 from .record import Case
-from .numeric import EvaluationError, Point, close, compile_expr, evaluate, free_indices
+from .numeric import EvaluationError, Inputs, Point, close, compile_expr, evaluate, free_indices
 
 CLASS_SIZES = (2, 3, 5)
 BATCH_SIZES = (1, 3)
@@ -88,11 +89,22 @@ def _labels(size: int, assumes: Iterable[str], hot: int | None, rng: random.Rand
     return [rng.uniform(-1.0, 2.0) for _ in range(size)]
 
 
+@dataclass(frozen=True)
+class Quantities:
+    """A document's own quantities, for the sampler: inputs drawn positive (they sit in a log or a
+    denominator), and definitions (name, indices, body in base form) giving the values of defined leaves."""
+
+    positive: frozenset[str] = frozenset()
+    defined: tuple[tuple[str, tuple[sp.Symbol, ...], sp.Expr], ...] = ()
+
+
 def sample_points(model: "mdl.Model", free: set[sp.Symbol], case: Case | None,
-                  assumes: Sequence[str], seed: int = 7, labels_used: bool = True
-                  ) -> Iterator[tuple[Point, list[float]]]:
+                  assumes: Sequence[str], seed: int = 7, labels_used: bool = True,
+                  quantities: Quantities = Quantities()) -> Iterator[tuple[Point, list[float]]]:
     """Concrete points covering sizes, index patterns, hot positions and label kinds."""
     rng = random.Random(seed)
+    defined = {name: (params, compile_expr(body)) for name, params, body in quantities.defined}
+    drawn = 0
     one_hot = "one-hot" in assumes and labels_used
     hot_symbol = model.label_index or mdl.h
     indices = {x for x in free if x.is_integer and x not in mdl.SIZE_SYMBOLS}
@@ -111,14 +123,19 @@ def sample_points(model: "mdl.Model", free: set[sp.Symbol], case: Case | None,
                     for inputs in index_assignments(input_syms, width, case, rng):
                         for _ in range(DRAWS):
                             ints = {mdl.n: size, mdl.N: batch, mdl.M: width, **classes, **examples, **inputs}
-                            yield _point(model, ints, size, batch, assumes, classes.get(hot_symbol), rng)
+                            drawn += 1
+                            own = Inputs(f"{seed}:{drawn}", quantities.positive, defined)
+                            point, labels = _point(model, ints, size, batch, assumes, classes.get(hot_symbol), rng,
+                                                   own)
+                            own.point = point
+                            yield point, labels
 
 
 def _point(model: "mdl.Model", ints: dict[sp.Symbol, int], size: int, batch: int,
-           assumes: Sequence[str], hot: int | None, rng: random.Random) -> tuple[Point, list[float]]:
+           assumes: Sequence[str], hot: int | None, rng: random.Random,
+           arrays: Inputs) -> tuple[Point, list[float]]:
     rows = range(1, batch + 1)
-    arrays: dict[str, dict[tuple[int, ...], float]] = {name: {} for name in ("z", "y", "yhat", "W", "x", "b",
-                                                                            "dW", "db", "dz")}
+    arrays.update({name: {} for name in ("z", "y", "yhat", "W", "x", "b", "dW", "db", "dz")})
     labels: list[float] = []
     width = ints[mdl.M]
     if model.linear:  # one layer W, b for all examples; a direction dW, db for differentials
@@ -171,25 +188,38 @@ def symbolically_equal(lhs: sp.Expr, rhs: sp.Expr) -> bool | None:
 
 
 def check_equal(model: "mdl.Model", lhs: sp.Expr, rhs: sp.Expr, case: Case | None = None,
-                assumes: Sequence[str] = ()) -> Outcome:
-    """Numerically test ``lhs = rhs`` (both in base form) at every sample point; stop at the first miss."""
+                assumes: Sequence[str] = (), quantities: Quantities = Quantities()) -> Outcome:
+    """Numerically test ``lhs = rhs`` (both in base form) at every sample point; stop at the first miss.
+    A value that overflows or is not real decides nothing: the outcome is an error, never "holds"."""
     try:
         left, right = compile_expr(lhs), compile_expr(rhs)
+        points = sample_points(model, free_indices(lhs) | free_indices(rhs), case, assumes,
+                               labels_used=_uses_labels(lhs, rhs, quantities), quantities=quantities)
     except EvaluationError as error:
         return Outcome(False, 0, error=str(error))
-    free = free_indices(lhs) | free_indices(rhs)
-    labels_used = any(entry.base == mdl.y for entry in lhs.atoms(sp.Indexed) | rhs.atoms(sp.Indexed))
     count = 0
-    for point, labels in sample_points(model, free, case, assumes, labels_used=labels_used):
+    for point, labels in points:
         try:
             a, b = evaluate(left, point), evaluate(right, point)
         except EvaluationError as error:
             return Outcome(False, count, error=str(error))
-        except (OverflowError, ZeroDivisionError) as error:
-            return Outcome(False, count, error=str(error))
+        except (OverflowError, ZeroDivisionError, ValueError) as error:
+            return Outcome(False, count, error=f"cannot evaluate at the sample points ({error})")
+        except TypeError:  # a complex number met a comparison
+            return Outcome(False, count, error="the values are not real at the sample points")
+        if isinstance(a, complex) or isinstance(b, complex):
+            return Outcome(False, count, error="the values are not real at the sample points")
+        if not (math.isfinite(a) and math.isfinite(b)):
+            return Outcome(False, count, error="the values overflow at the sample points")
         count += 1
         if not close(a, b):
             sizes = {"n": point.ints[mdl.n]} | ({"N": point.ints[mdl.N]} if model.batch else {})
             indices = {s.name: v for s, v in point.ints.items() if s not in mdl.SIZE_SYMBOLS}
             return Outcome(False, count, Counterexample(sizes, indices, a, b, tuple(labels)))
     return Outcome(True, count)
+
+
+def _uses_labels(lhs: sp.Expr, rhs: sp.Expr, quantities: Quantities) -> bool:
+    """Whether the labels appear, directly or through a definition kept as a leaf."""
+    bodies = [lhs, rhs] + [body for _, _, body in quantities.defined]
+    return any(entry.base == mdl.y for expr in bodies for entry in expr.atoms(sp.Indexed))

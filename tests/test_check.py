@@ -109,7 +109,8 @@ def test_json_report_follows_the_contract():
     done = run_cli("check", str(FIXTURES / "seed_004_class_label.tex"), "--format", "json")
     assert done.returncode == 1
     data = json.loads(done.stdout)
-    assert set(data) == {"file", "ok", "summary", "definitions", "steps"}
+    assert set(data) == {"file", "ok", "summary", "notation", "definitions", "steps"}
+    assert set(data["notation"]) == {"source", "roles", "target"}
     assert data["ok"] is False and data["summary"] == {"valid": 4, "invalid": 3, "unknown": 0}
     assert data["definitions"][0]["line"] == 9 and data["definitions"][0]["symbol"] == "L_i"
     step = data["steps"][4]

@@ -46,6 +46,7 @@ class Chain:
     equals: list[int]
     case: str | None
     case_offset: int | None = None
+    inline: bool = False   # from inline math: read for definitions only, never checked as steps
 
 
 @dataclass
@@ -56,6 +57,17 @@ class Document:
     settings: dict[str, str]
     chains: list[Chain] = field(default_factory=list)
     math_blocks: int = 0
+
+    math_spans: list[tuple[int, int]] = field(default_factory=list)
+
+    def prose(self) -> str:
+        """The text outside display math (inline math kept): where a document says what its symbols are."""
+        parts, start = [], 0
+        for begin, end in self.math_spans:
+            parts.append(self.text[start:begin])
+            start = end
+        parts.append(self.text[start:])
+        return " ".join(parts)
 
     def position(self, offset: int) -> tuple[int, int]:
         """1-based (line, column) of an offset."""
@@ -132,10 +144,33 @@ def _scan(document: Document) -> None:
             body_start, body = match.start(f"{name}_body"), match[f"{name}_body"]
             local = _case_in(_sentence_before(masked, previous_end, offset))
             document.math_blocks += 1
+            document.math_spans.append((match.start(), match.end()))
             for chain in _chains(body, body_start):
                 chain.case, chain.case_offset = (local, offset) if local else (case, case_offset)
                 document.chains.append(chain)
             previous_end = match.end()
+    document.chains.extend(_inline_definitions(masked, document.math_spans))
+    document.chains.sort(key=lambda chain: chain.sides[0].offset)
+
+
+_INLINE = re.compile(r"(?<![$\\])\$(?!\$)(?P<body>[^$\n]{1,400}?)(?<!\\)\$|\\\((?P<paren>[^\n]{1,400}?)\\\)")
+
+
+def _inline_definitions(text: str, display: list[tuple[int, int]]) -> list[Chain]:
+    """Inline math that may define a symbol (``$S = \\sum_m e^{z_m}$``): chains marked ``inline``."""
+    found: list[Chain] = []
+    start = 0
+    for begin, end in display + [(len(text), len(text))]:
+        for match in _INLINE.finditer(text, start, begin):
+            name = "body" if match["body"] is not None else "paren"
+            body = match[name]
+            if "=" not in body:
+                continue
+            for chain in _chains(body, match.start(name)):
+                chain.inline = True
+                found.append(chain)
+        start = end
+    return found
 
 
 def _mask_code_fences(text: str) -> str:

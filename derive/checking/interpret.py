@@ -16,7 +16,9 @@ import sympy as sp
 from .. import matrices as mtx, model as mdl
 from ..engine.rules import sum_excluding
 from ..model import D
-from ..notation import Notation
+from ..notation import GREEK, Notation
+from ..numeric import Sigmoid
+from .scope import OWN, Scope, own_function, own_scalar, own_vector
 from .syntax import (Accent, Cases, Frac, Frobenius, Group, Indicator, Node, Num, Product, Rel, Scripted, Sum,
                      Unsupported, Word)
 from .syntax import parse
@@ -25,6 +27,10 @@ TRANSPARENT_ACCENTS = {"boldsymbol", "mathbf", "bm", "mathit", "mathsf", "mathbf
 LOG_NAMES = {"log", "ln"}
 ALWAYS_PROB_FUNCTIONS = {"softmax"}
 GREEK_INDEX = {"alpha", "beta"}
+FUNCTION_LETTERS = {"f", "g", "h", "phi", "psi", "varphi"}   # f(x), g'(u): arbitrary functions unless defined
+PRELUDE_FUNCTIONS = {"tanh": sp.tanh, "sin": sp.sin, "cos": sp.cos}
+LOG_SUM_EXP = {"LSE", "logsumexp", "lse"}
+SIGMOID_NAMES = {"sigmoid", "logistic"}
 TRANSPOSE = ("T", "top", "intercal", "mathsf(T)")
 
 
@@ -69,6 +75,10 @@ class Vocabulary:
     inputs: str = "x"
     bias: str = "b"
     definitions: dict[str, tuple[sp.Symbol | None, sp.Expr]] = field(default_factory=dict)
+    scope: Scope = field(default_factory=Scope)
+    functions: dict[str, "FunctionDefinition"] = field(default_factory=dict)
+    vector_keys: set[str] = field(default_factory=set)   # names the document writes with a subscript
+    sigma: str | None = None                             # what an undefined σ is: "sigmoid", "softmax" or None
 
     @classmethod
     def from_notation(cls, notation: Notation) -> "Vocabulary":
@@ -94,13 +104,25 @@ class Vocabulary:
         return table
 
 
+@dataclass(frozen=True)
+class FunctionDefinition:
+    r"""``\sigma(x) = \frac{1}{1+e^{-x}}``, ``LS(z)_i = z_i - \log\sum_j e^{z_j}``: a body in its parameters
+    (scalars, or whole vectors), and the index of the entry when the function is vector-valued."""
+
+    parameters: tuple[sp.Expr, ...]
+    body: sp.Expr
+    index: sp.Symbol | None = None
+
+
 class Interpreter:
-    """Turns syntax trees into expressions of ``derive.model``."""
+    """Turns syntax trees into expressions of ``derive.model`` and of the document's own quantities."""
 
     def __init__(self, vocabulary: Vocabulary) -> None:
         self.v = vocabulary
         self.example_indices: set[sp.Symbol] = set()
         self.uses_linear = False
+        self.bound: dict[str, sp.Expr] = {}      # parameters of the function definition being read
+        self.conditions: list[tuple[str, sp.Symbol, sp.Expr]] = []   # y_{k=i}, θ_{i≠k}: relations in subscripts
 
     # -- indices ------------------------------------------------------------------------------------------
 
@@ -127,6 +149,15 @@ class Interpreter:
             return tuple(ix for item in node.items for ix in self.indices(item))
         if isinstance(node, Product):
             return tuple(ix for item in node.items for ix in self.indices(item))
+        if isinstance(node, Rel) and node.op in ("=", "\\neq", "\\ne"):  # y_{k=i}: entry i; θ_{i≠k}: i, i ≠ k
+            (left,), (right,) = self.indices(node.lhs), self.indices(node.rhs)
+            if node.op == "=":
+                self.conditions.append(("=", left, right))
+                return (right,)
+            self.conditions.append(("!=", left, right))
+            return (left,)
+        if isinstance(node, Accent) and node.kind in TRANSPARENT_ACCENTS:
+            return self.indices(node.body)
         raise Unsupported("cannot read this subscript as an index", _col(node))
 
     # -- names --------------------------------------------------------------------------------------------
@@ -135,6 +166,11 @@ class Interpreter:
         """An indexed quantity: z_k, ŷ_j, y_{tk}, a defined f_j."""
         key = key_of(base)
         idx = self.indices(sub)
+        if key in self.bound:
+            bound = self.bound[key]
+            if not isinstance(bound, sp.IndexedBase):
+                raise Unsupported(f"{_display(key)} is a number here, it takes no index", _col(base))
+            return bound[idx]
         if key in self.v.loss:
             return mdl.L
         table = {self.v.logits: mdl.z, self.v.labels: mdl.y, self.v.weights: mdl.W, self.v.inputs: mdl.x,
@@ -163,10 +199,19 @@ class Interpreter:
             if len(idx) != 2:
                 raise Unsupported("the Kronecker delta takes two indices", _col(base))
             return sp.KroneckerDelta(*idx)
-        raise Unsupported(f"unknown symbol {_display(key or '?')}", _col(base))
+        if key in self.v.functions:
+            raise Unsupported(f"{_display(key)} is a function: write its argument, as in {_display(key)}(x)",
+                              _col(base))
+        if key is None or not _is_name(base):
+            raise Unsupported("cannot read this subscripted expression", _col(base))
+        if len(idx) > 3:
+            raise Unsupported(f"{_display(key)} with {len(idx)} indices is not read", _col(base))
+        return own_vector(key)[idx]   # an entry of a quantity the document defined, or of a free input
 
     def name(self, node: Node) -> sp.Expr:
         key = key_of(node)
+        if key in self.bound:
+            return self.bound[key]
         if key in self.v.loss:
             return mdl.L
         vectors = self.v.vectors()
@@ -187,11 +232,24 @@ class Interpreter:
             return mdl.M
         if key in self.v.definitions and self.v.definitions[key][0] is None:
             return self.v.definitions[key][1]
+        if key in self.bound:
+            return self.bound[key]
         if key == "e":
             return sp.E
-        if isinstance(node, Word) and not node.command and len(node.name) > 1:
+        if key == "pi":
+            return sp.pi
+        if isinstance(node, Word) and not node.command and len(node.name) > 1 and not self.known(node.name):
             return sp.Mul(*(self.name(Word(ch, node.col + n)) for n, ch in enumerate(node.name)))
-        raise Unsupported(f"unknown symbol {_display(key or '?')}", _col(node))
+        if key is None or (isinstance(node, Word) and node.command and node.name not in GREEK) \
+                or not _is_name(node):
+            raise Unsupported(f"unsupported command {_display(key or '?')}" if isinstance(node, Word)
+                              and node.command else f"cannot read {_display(key or '?')}", _col(node))
+        if key in self.v.functions:
+            raise Unsupported(f"{_display(key)} is a function: write its argument", _col(node))
+        defined = self.v.scope.quantities.get(OWN + key)
+        if defined is not None and not defined.indices or defined is None and key not in self.v.vector_keys:
+            return own_scalar(key)     # a scalar the document defined, or a free scalar input (T, θ, x)
+        return own_vector(key)         # a whole vector, as in softmax(z)
 
     # -- expressions --------------------------------------------------------------------------------------
 
@@ -268,6 +326,8 @@ class Interpreter:
         vectors = self.v.vectors()
         return name in self.v.loss or name in self.v.prob_functions or name in self.v.definitions \
             or name in vectors or name in LOG_NAMES | {"exp", "diag", "Diag"} \
+            or name in self.v.functions or OWN + name in self.v.scope or name in self.v.vector_keys \
+            or name in PRELUDE_FUNCTIONS or name in LOG_SUM_EXP | SIGMOID_NAMES \
             or (name[0] == "d" and (name[1:] in vectors or name[1:] in self.v.loss))
 
     def matrix_power(self, value: sp.MatrixExpr, sup: Node) -> sp.Expr:
@@ -372,11 +432,15 @@ class Interpreter:
 
     def application(self, item: Node, rest: list[Node]) -> tuple[sp.Expr, int] | None:
         """A function applied to the next factor: log, exp, softmax(θ)_k, σ(θ_j), L(θ), 1(k = c)."""
-        key = key_of(item)
+        primed = isinstance(item, Scripted) and item.primes and item.sub is None and item.sup is None
+        key = key_of(item.base) if isinstance(item, Scripted) and primed else key_of(item)
         following = rest[0] if rest else None
         if isinstance(item, Word) and item.name in LOG_NAMES | {"exp"}:
             if following is None:
                 raise Unsupported(f"\\{item.name} without an argument", item.col)
+            if _is_big_operator(following):  # \ln \sum_d e^{a_d}: the log of the whole sum
+                argument = self.product(rest)
+                return (sp.exp(argument) if item.name == "exp" else sp.log(argument)), len(rest)
             argument = self.expr(following)
             if isinstance(argument, sp.MatrixExpr):
                 if item.name == "exp":
@@ -393,8 +457,12 @@ class Interpreter:
                 raise Unsupported("diag of something that is not a vector", _col(item))
             diagonal = sp.DiagMatrix(vector)
             return (self.matrix_power(diagonal, script) if script is not None else diagonal), 1
-        if key in self.v.prob_functions and _is_call(following):
+        if key in self.v.functions and _is_call(following):
+            return self.apply_defined(key, item, following), 1
+        if key in self.v.prob_functions and _is_call(following) and not self.sigmoid_here(key, following):
             return self.probability_call(following), 1
+        if _is_call(following) and (applied := self.prelude_call(item, key, following)) is not None:
+            return applied, 1
         is_one = (isinstance(item, Num) and item.value == "1") or isinstance(item, Indicator)
         if is_one and isinstance(following, Group) and len(following.items) == 1 \
                 and isinstance(following.items[0], Rel):
@@ -410,11 +478,115 @@ class Interpreter:
         inner = group.items[0]
         if outer is not None:
             if key_of(inner) != self.v.logits:
-                raise Unsupported("softmax of something other than the logits", group.col)
+                return self.softmax_of(inner, self.indices(outer)[0], group.col)
             return mdl.yhat[self.indices(outer)]
         if isinstance(inner, Scripted) and key_of(inner.base) == self.v.logits and inner.sub is not None:
             return mdl.yhat[self.indices(inner.sub)]
+        if isinstance(inner, Scripted) and inner.sub is not None and inner.sup is None and _is_name(inner.base):
+            return self.softmax_of(inner.base, self.indices(inner.sub)[0], group.col)  # softmax(a_j): entry j
         raise Unsupported("softmax of the whole vector needs an index, as in softmax(z)_k", group.col)
+
+    # -- functions: the prelude, the document's own, and arbitrary ones ------------------------------------
+
+    def softmax_of(self, argument: Node, index: sp.Expr, col: int) -> sp.Expr:
+        """Entry ``index`` of softmax(v) for any vector expression v (z/T, a - max a): e^{v_i} / Σ_d e^{v_d}."""
+        vector = self.vector_value(argument, col)
+        dummy = sp.Symbol(f"d·{index}", integer=True)
+        return sp.exp(vector(index)) / sp.Sum(sp.exp(vector(dummy)), (dummy, 1, mdl.n))
+
+    def vector_value(self, node: Node, col: int):  # type: ignore[no-untyped-def]
+        """A vector-valued expression as a function of the entry index: z/T -> (i -> z_i / T)."""
+        value = self.expr(node)
+        if isinstance(value, sp.MatrixSymbol) and value.name in ("z", "yhat", "y", "b"):
+            base = {"z": mdl.z, "yhat": mdl.yhat, "y": mdl.y, "b": mdl.b}[value.name]
+            return lambda index: base[index]
+        bases = [a for a in sp.preorder_traversal(value) if isinstance(a, sp.IndexedBase)] \
+            if isinstance(value, sp.Basic) else []
+        if not bases:
+            raise Unsupported("this function takes a vector, as in softmax(z)", col)
+        return lambda index: value.xreplace({b: b[index] for b in bases})
+
+    def sigmoid_here(self, key: str | None, call: Node) -> bool:
+        """Whether σ(...) is the logistic sigmoid here: σ of a scalar, or σ the document calls the sigmoid."""
+        if key not in ("sigma", "sigmoid"):
+            return False
+        group = call.base if isinstance(call, Scripted) else call
+        if isinstance(call, Scripted) and call.sub is not None:
+            return False                                   # σ(z)_i: an entry of a vector
+        if self.v.sigma == "sigmoid":
+            return True
+        inner = group.items[0] if isinstance(group, Group) and len(group.items) == 1 else None
+        return inner is not None and not (isinstance(inner, Scripted) and inner.sub is not None) \
+            and key_of(inner) not in self.v.vector_keys and key_of(inner) != self.v.logits
+
+    def prelude_call(self, item: Node, key: str | None, call: Node) -> sp.Expr | None:
+        """tanh(u), σ(u) the sigmoid, LSE(z), softmax(v)_i, and f(u), g'(u) arbitrary functions."""
+        group = call.base if isinstance(call, Scripted) else call
+        if not isinstance(group, Group):
+            return None
+        primes = item.primes if isinstance(item, Scripted) and item.sub is None and item.sup is None else 0
+        head = item.base if primes else item
+        key = key_of(head)
+        if len(group.items) != 1:
+            if key in FUNCTION_LETTERS or (key in self.v.functions):
+                raise Unsupported(f"{_display(key or '?')} of several arguments is not read", group.col)
+            return None
+        inner, outer = group.items[0], call.sub if isinstance(call, Scripted) else None
+        if key in PRELUDE_FUNCTIONS and not primes and outer is None:
+            return PRELUDE_FUNCTIONS[key](self.expr(inner))
+        if key in ("softmax", "sigma") and outer is not None and not primes:
+            return self.softmax_of(inner, self.indices(outer)[0], group.col)
+        if key in SIGMOID_NAMES or (key == "sigma" and self.sigmoid_here(key, call)):
+            if outer is not None:
+                return None
+            argument = self.expr(inner)
+            if primes > 1:
+                raise Unsupported("σ'' is not read", _col(item))
+            return Sigmoid(argument) * (1 - Sigmoid(argument)) if primes else Sigmoid(argument)
+        if key == "sigma":
+            raise Unsupported("\\sigma here could be the sigmoid or the softmax: define it, e.g. "
+                              "\\sigma(x) = \\frac{1}{1+e^{-x}}, or write softmax(z)_i", _col(item))
+        if key in LOG_SUM_EXP and not primes and outer is None:
+            vector, dummy = self.vector_value(inner, group.col), sp.Symbol("d·lse", integer=True)
+            return sp.log(sp.Sum(sp.exp(vector(dummy)), (dummy, 1, mdl.n)))
+        if key in FUNCTION_LETTERS and OWN + key not in self.v.scope and key not in self.v.vector_keys \
+                and outer is None:
+            return own_function(key + "'" * primes)(self.expr(inner))
+        return None
+
+    def apply_defined(self, key: str, item: Node, call: Node) -> sp.Expr:
+        """A function the document defined, applied: its body with the arguments put in."""
+        definition = self.v.functions[key]
+        group, outer = (call.base, call.sub) if isinstance(call, Scripted) else (call, None)
+        assert isinstance(group, Group)
+        if len(group.items) != len(definition.parameters):
+            raise Unsupported(f"{_display(key)} takes {len(definition.parameters)} argument(s)", group.col)
+        primes = item.primes if isinstance(item, Scripted) else 0
+        body = definition.body
+        if primes:
+            if len(definition.parameters) != 1 or not isinstance(definition.parameters[0], sp.Symbol):
+                raise Unsupported(f"{_display(key)}' of a vector is not read", _col(item))
+            for _ in range(primes):
+                body = sp.diff(body, definition.parameters[0])
+        mapping: dict[sp.Basic, sp.Basic] = {}
+        for parameter, node in zip(definition.parameters, group.items):
+            if isinstance(parameter, sp.IndexedBase):
+                argument = self.expr(node)
+                if isinstance(argument, sp.MatrixSymbol):  # the canonical logits, say
+                    argument = {"z": mdl.z, "yhat": mdl.yhat, "y": mdl.y}.get(argument.name, argument)
+                if not isinstance(argument, sp.IndexedBase):
+                    raise Unsupported(f"{_display(key)} takes a vector here", group.col)
+                mapping[parameter] = argument
+            else:
+                mapping[parameter] = self.expr(node)
+        if definition.index is not None:
+            if outer is None:
+                raise Unsupported(f"{_display(key)} is vector-valued: write the entry, as in "
+                                  f"{_display(key)}(z)_i", group.col)
+            mapping[definition.index] = self.indices(outer)[0]
+        elif outer is not None:
+            raise Unsupported(f"{_display(key)} is not vector-valued", group.col)
+        return body.xreplace(mapping)
 
     def big_sum(self, item: Node, rest: list[Node]) -> sp.Expr:
         sub = item.sub if isinstance(item, Scripted) else None
@@ -541,6 +713,22 @@ def _items(node: Node) -> list[Node]:
     if isinstance(node, Product):
         return list(node.items)
     return [node]
+
+
+def _is_name(node: Node | None) -> bool:
+    """A letter, a Greek letter, or either under an accent: something that can name a quantity."""
+    if isinstance(node, Word):
+        return not node.command or node.name in GREEK
+    if isinstance(node, Accent):
+        return _is_name(node.body)
+    if isinstance(node, Group) and node.kind == "" and len(node.items) == 1:
+        return _is_name(node.items[0])
+    return False
+
+
+def _is_big_operator(node: Node | None) -> bool:
+    head = node.base if isinstance(node, Scripted) else node
+    return isinstance(head, Word) and head.command and head.name in ("sum", "prod")
 
 
 def _is_call(node: Node | None) -> bool:

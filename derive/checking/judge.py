@@ -21,12 +21,14 @@ from sympy.matrices.exceptions import ShapeError
 from .. import matrices as mtx, model as mdl
 from ..errors import InputError, UsageError
 from ..model import Model
-from ..notation import Notation
+from ..notation import Notation, Target
 from ..record import Case
 from ..numeric import free_indices
-from ..verify import Outcome, check_equal
+from ..verify import Outcome, Quantities, check_equal
+from .scope import is_own, name_of
 from .document import Chain, Document, load
-from .interpret import Interpreter, Vocabulary, key_of
+from .interpret import Interpreter, notation_key
+from .meaning import Definer, Head, Usage, first_equation, provisional_roles, vocabulary_for
 from .report import Definition, Report, StepVerdict
 from .syntax import Group, Node, Product, Rel, Scripted, Unsupported, Word, parse
 
@@ -102,20 +104,45 @@ MISTAKES = (
 
 
 class Checker:
-    """Checks the chains of one document under one notation."""
+    """Checks the chains of one document: its own definitions give its symbols their meaning (contract §5),
+    front matter (``explicit``) overrides them, and derive's defaults fill in the rest."""
 
-    def __init__(self, document: Document, notation: Notation) -> None:
+    def __init__(self, document: Document, notation: Notation, explicit: set[str] | None = None) -> None:
         self.document, self.notation = document, notation
-        self.vocabulary = Vocabulary.from_notation(notation)
+        explicit = explicit or set()
+        usage = Usage.of(document)
+        roles = provisional_roles(document, usage)
+        target = notation.target
+        if "target" not in explicit and roles.target:
+            try:
+                target = Target.parse(roles.target)
+            except UsageError:
+                pass
+        self.notation = dataclasses.replace(notation, target=target)
+        defines = self.defined_keys(usage)
+        self.vocabulary, self.roles = vocabulary_for(self.notation, explicit, roles, usage, defines)
+        if target.name:
+            self.vocabulary.label_name = notation_key(target.name)
+        self.source = "front matter" if explicit else "document" if roles else "default"
         self.interpreter = Interpreter(self.vocabulary)
-        self.model = Model(target=notation.target, probs_defined=True)
-        kind = notation.target.assumption
+        self.definer = Definer(self.interpreter)
+        self.model = Model(target=target, probs_defined=True)
+        kind = target.assumption
         self.assumes: tuple[str, ...] = (kind,) if kind else ()
         self.definitions: list[Definition] = []
         self.steps: list[StepVerdict] = []
         self.declared_sizes = declared_sizes(notation.shapes, document.path) if notation.shapes else {}
         if notation.linear:
             self.model = dataclasses.replace(self.model, linear=True)
+
+    def defined_keys(self, usage: Usage) -> set[str]:
+        """Every name some chain of the document starts by defining (a layer's logits among them)."""
+        keys = set()
+        for chain in self.document.chains:
+            head, rhs = first_equation(chain)
+            if head is not None and rhs is not None and head.indices is not None:
+                keys.add(head.key)
+        return keys
 
     @property
     def index_names(self) -> dict[str, str]:
@@ -127,11 +154,15 @@ class Checker:
     def run(self) -> Report:
         for chain in self.document.chains:
             self.check_chain(chain)
-        return Report(self.document.path, self.steps, self.definitions)
+        notation = {"source": self.source, "roles": self.roles, "target": str(self.notation.target)}
+        return Report(self.document.path, self.steps, self.definitions, notation)
 
     # -- chains -------------------------------------------------------------------------------------------
 
     def check_chain(self, chain: Chain) -> None:
+        if chain.inline:  # inline math only ever defines
+            self.maybe_define(chain)
+            return
         case, case_error = self.case_of(chain)
         first = 0
         if self.maybe_define(chain):
@@ -166,54 +197,40 @@ class Checker:
             return None, f"cannot read the case {chain.case!r} declared on line {line}"
 
     def maybe_define(self, chain: Chain) -> bool:
-        """``X = expr`` with X fresh, the loss or a probability: a definition, not a step."""
+        """``X = expr`` that introduces X (or restates the loss or the probabilities): a definition."""
+        head, rhs = first_equation(chain)
+        if head is None:
+            return False
+        role = self.defined_role(head)
+        if role is None and (rhs is None or not self.definer.defines(head, rhs)):
+            return False
         left, right = chain.sides[0], chain.sides[1]
-        try:
-            node = parse(left.text)
-        except Unsupported:
-            return False
-        role = self.defined_role(node)
-        if role is None:
-            return False
         line, column = self.document.position(chain.equals[0])
         self.definitions.append(Definition(line, left.text.strip(), right.text.strip()))
         try:
-            value = self.read(right)
+            if rhs is None:
+                self.read(right)  # raises, with the column
+            if role == "loss":
+                self.interpreter.conditions.clear()
+                self.model = dataclasses.replace(self.model, defined_loss=self.read(right))
+            elif role is None and rhs is not None:
+                self.definer.define(head, rhs, line)
         except Unsupported as error:
             verdict = StepVerdict(line=line, column=column, lhs=left.text.strip(), rhs=right.text.strip())
             verdict.unknown(f"cannot read this definition: {error.message}", error.column)
             self.steps.append(verdict)
-            return True
-        if role == "loss":
-            self.model = dataclasses.replace(self.model, defined_loss=value)
-        elif role == "fresh":
-            param = self.parameter(node)
-            self.vocabulary.definitions[key_of(node.base if isinstance(node, Scripted) else node) or ""] = (
-                param, value)
+        except (ValueError, TypeError) as error:
+            verdict = StepVerdict(line=line, column=column, lhs=left.text.strip(), rhs=right.text.strip())
+            verdict.unknown(f"cannot read this definition: {error}")
+            self.steps.append(verdict)
         return True
 
-    def defined_role(self, node: Node) -> str | None:
-        head = node.items[0] if isinstance(node, Product) and len(node.items) == 2 else node
-        base = head.base if isinstance(head, Scripted) else head
-        key = key_of(base)
-        if key in self.vocabulary.loss:
+    def defined_role(self, head: Head) -> str | None:
+        """The loss and the probabilities are defined wherever the document writes them out."""
+        if head.key in self.vocabulary.loss and head.indices is None:
             return "loss"
-        if key in self.vocabulary.prob_symbols | self.vocabulary.prob_functions:
+        if head.key in self.vocabulary.prob_symbols | self.vocabulary.prob_functions:
             return "probs"
-        if not isinstance(base, Word) or base.command or key in (self.vocabulary.logits, self.vocabulary.labels):
-            return None
-        if isinstance(node, Product):
-            return None
-        try:
-            self.interpreter.expr(node)
-        except Unsupported:
-            return "fresh"
-        return None
-
-    def parameter(self, node: Node) -> sp.Symbol | None:
-        if isinstance(node, Scripted) and node.sub is not None:
-            indices = self.interpreter.indices(node.sub)
-            return indices[0] if len(indices) == 1 and isinstance(indices[0], sp.Symbol) else None
         return None
 
     # -- one step -----------------------------------------------------------------------------------------
@@ -228,12 +245,14 @@ class Checker:
             verdict.unknown(f"cannot combine these quantities: {error}")
 
     def judge_step(self, verdict: StepVerdict, left, right, case: Case | None) -> None:  # type: ignore[no-untyped-def]
+        self.interpreter.conditions.clear()
         try:
             lhs = self.read(left)
             rhs = self.read(right)
         except Unsupported as error:
             verdict.unknown(error.message, error.column)
             return
+        case = self.with_subscript_conditions(case)
         self.sync_batch()
         if lhs.has(mtx.Frobenius) or rhs.has(mtx.Frobenius):  # A : B, written out as Σ_ab A_ab B_ab
             try:
@@ -312,16 +331,47 @@ class Checker:
         if self.interpreter.uses_linear and not self.model.linear:
             self.model = dataclasses.replace(self.model, linear=True)
 
+    def with_subscript_conditions(self, case: Case | None) -> Case | None:
+        """y_{k=i} and θ_{i≠k} state a case inside a subscript: add it to the step's case."""
+        if not self.interpreter.conditions:
+            return case
+        equal, distinct = list(case.equal if case else ()), list(case.distinct if case else ())
+        for relation, a, b in self.interpreter.conditions:
+            (equal if relation == "=" else distinct).append((str(a), str(b)))
+        return Case(tuple(equal), tuple(distinct))
+
+    def to_base(self, expr: sp.Expr, model: Model | None = None) -> sp.Expr:
+        """Every defined quantity replaced by its definition: the document's own ones (``scope``) and the
+        built-in ones (``model``), in turns, since each may mention the other."""
+        model = model or self.model
+        scope = self.vocabulary.scope
+        for _ in range(8):
+            expanded = model.to_base(scope.expand(expr))
+            if expanded == expr:
+                break
+            expr = expanded
+        return expr
+
+    def quantities(self, *sides: sp.Expr) -> Quantities:
+        """What the sampler needs about the document's own names in these sides (in base form)."""
+        scope = self.vocabulary.scope
+        kept = set().union(*(scope.defined_in(side) for side in sides))
+        defined = tuple((name, scope.quantities[name].indices, self.to_base(scope.quantities[name].body))
+                        for name in sorted(kept) if name in scope.quantities)
+        everything = list(sides) + [body for _, _, body in defined]
+        return Quantities(frozenset(positive_names(everything)), defined)
+
     def equal(self, lhs: sp.Expr, rhs: sp.Expr, case: Case | None, assumes: tuple[str, ...],
               model: Model | None = None) -> Outcome:
-        model = model or self.model
-        return check_equal(model, model.to_base(lhs), model.to_base(rhs), case, assumes)
+        left, right = self.to_base(lhs, model), self.to_base(rhs, model)
+        case = relevant(case, free_indices(left) | free_indices(right))
+        return check_equal(model or self.model, left, right, case, assumes, self.quantities(left, right))
 
     def holds_when(self, lhs: sp.Expr, rhs: sp.Expr, case: Case | None) -> str | None:
         if "one-hot" not in self.assumes and "sum-to-one" not in self.assumes:
             if self.equal(lhs, rhs, case, ("sum-to-one",)).holds:
                 return "sum of y = 1"
-        names = sorted({s.name for s in free_indices(self.model.to_base(lhs)) | free_indices(self.model.to_base(rhs))
+        names = sorted({s.name for s in free_indices(self.to_base(lhs)) | free_indices(self.to_base(rhs))
                         if s.is_integer and s not in mdl.SIZE_SYMBOLS})
         if "one-hot" in self.assumes and self.model.label_index is None:
             names.append(mdl.h.name)
@@ -330,8 +380,11 @@ class Checker:
             for b in names[position + 1:]:
                 for equal in (True, False):
                     pair = ((a, b),)
+                    if _contradicts(base, a, b, equal):  # never "it would hold when i = j" under i ≠ j
+                        continue
                     trial = Case(base.equal + pair, base.distinct) if equal else Case(base.equal, base.distinct + pair)
-                    if self.equal(lhs, rhs, trial, self.assumes).holds:
+                    outcome = self.equal(lhs, rhs, trial, self.assumes)
+                    if outcome.holds and outcome.points:
                         relation = "=" if equal else "!="
                         a_name, b_name = (self.index_names.get(x, x) for x in (a, b))
                         return f"{a_name} {relation} {b_name}"
@@ -349,6 +402,33 @@ class Checker:
         return None
 
 
+
+
+def _contradicts(case: Case, a: str, b: str, equal: bool) -> bool:
+    pairs = case.distinct if equal else case.equal
+    return (a, b) in pairs or (b, a) in pairs
+
+
+def relevant(case: Case | None, free: set[sp.Symbol]) -> Case | None:
+    """The part of a case that speaks of the step's own free indices: a case about a summation index, or
+    declared for another chain, says nothing here."""
+    if not case:
+        return case
+    names = {s.name for s in free} | {mdl.c.name, mdl.h.name}  # the hot index is always in play
+    keep = lambda pairs: tuple(p for p in pairs if p[0] in names and p[1] in names)  # noqa: E731
+    return Case(keep(case.equal), keep(case.distinct))
+
+
+def positive_names(expressions: list[sp.Expr]) -> set[str]:
+    """The document's own inputs that sit in a logarithm or a denominator: drawn positive."""
+    found: set[str] = set()
+    for expr in expressions:
+        for node in sp.preorder_traversal(expr):
+            inside = node.args[0] if isinstance(node, sp.log) else \
+                node.base if isinstance(node, sp.Pow) and node.exp.is_number and node.exp < 0 else None
+            if inside is not None:
+                found |= {name_of(e) for e in inside.atoms(sp.Indexed, sp.Symbol) if is_own(e)}
+    return found
 
 
 def _matrix_derivative(expr: sp.Expr) -> bool:
@@ -396,7 +476,8 @@ def check(path_or_text: str | Path, name: str | None = None, **notation: str) ->
     except UsageError as error:
         raise InputError(f"notation in the file: {error}", document.path, 1) from None
     chosen = chosen.with_values(notation)
-    report = Checker(document, chosen).run()
+    explicit = {key for key in (*document.settings, *notation) if key != "case"}
+    report = Checker(document, chosen, explicit).run()
     if not report.steps:
         raise InputError("only definitions found: no step A = B to check", document.path)
     return report

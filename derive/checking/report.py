@@ -71,6 +71,18 @@ class Report:
     file: str
     steps: list[StepVerdict]
     definitions: list[Definition] = field(default_factory=list)
+    notation: dict[str, Any] = field(default_factory=dict)   # source, roles, target (contract §5)
+
+    @property
+    def notation_line(self) -> str:
+        """``notation inferred: logits a, probabilities p, ...``: what the checker took each symbol to be."""
+        names = {"logits": "logits", "probs": "probabilities", "labels": "labels", "loss": "loss",
+                 "classes": "classes"}
+        roles = ", ".join(f"{names[k]} {v}" for k, v in self.notation.get("roles", {}).items() if k in names)
+        source = {"front matter": "from the front matter", "document": "inferred",
+                  "default": "default"}.get(self.notation.get("source", ""), "")
+        target = self.notation.get("target")
+        return f"notation {source}: {roles}" + (f"; target {target}" if target else "")
 
     def count(self, verdict: str) -> int:
         return sum(step.verdict == verdict for step in self.steps)
@@ -101,7 +113,7 @@ class Report:
             if reasons:
                 data["message"] = f"{data.get('message') or ''} ({'; '.join(reasons)})".lstrip()
             steps.append(data)
-        return {"file": self.file, "ok": self.ok, "summary": self.summary,
+        return {"file": self.file, "ok": self.ok, "summary": self.summary, "notation": self.notation,
                 "definitions": [_json_safe(vars(d), [], "") for d in self.definitions],
                 "steps": steps}
 

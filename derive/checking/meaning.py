@@ -1,0 +1,274 @@
+"""What a document's symbols mean before any step is judged: which names are vectors, what each definition
+says, and which symbol plays which role (``roles``), so that steps are read in the document's own terms.
+
+Two passes over the document: a first one reads every definition with no role assigned (all names are the
+document's own) and infers the roles from them; the checker's own pass then reads the document in order with
+the roles known, defining each quantity where the document defines it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import sympy as sp
+
+from .. import model as mdl
+from ..notation import Notation
+from .document import Chain, Document
+from .interpret import FunctionDefinition, Interpreter, Vocabulary, key_of, notation_key
+from .roles import Roles, infer, target_in_prose
+from .scope import OWN, Quantity, own_scalar, own_vector
+from .syntax import Accent, Frac, Group, Node, Num, Product, Scripted, Unsupported, Word, parse
+
+NOBODY = "\x00"  # a key no document can write: a role that is not mapped onto derive's built-in names
+INDEX_LETTERS = set("ijklmnqrstuvabcd")
+
+
+def parse_or_none(text: str) -> Node | None:
+    try:
+        return parse(text)
+    except Unsupported:
+        return None
+    except Exception:  # noqa: BLE001 - the grammar must never take a document down; the step says unknown
+        return None
+
+
+@dataclass
+class Usage:
+    """How the document writes its symbols, from every side of every chain."""
+
+    vector_keys: set[str] = field(default_factory=set)
+    derivative_pairs: list[tuple[str, str]] = field(default_factory=list)
+    loss_candidates: list[str] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, document: Document) -> "Usage":
+        usage = cls()
+        for chain in document.chains:
+            for side in chain.sides:
+                node = parse_or_none(side.text)
+                if node is not None:
+                    usage.visit(node)
+        return usage
+
+    def visit(self, node: object) -> None:
+        stack = [node]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, Scripted) and item.sub is not None:
+                key = key_of(item.base)
+                if key and _namelike(item.base):
+                    self.vector_keys.add(key)
+            if isinstance(item, Frac):
+                self.derivative(item)
+            if isinstance(item, tuple):
+                stack.extend(item)
+            elif hasattr(item, "__dataclass_fields__"):
+                stack.extend(getattr(item, name) for name in item.__dataclass_fields__)  # type: ignore[union-attr]
+
+    def derivative(self, frac: Frac) -> None:
+        num = list(frac.num.items) if isinstance(frac.num, Product) else [frac.num]
+        den = list(frac.den.items) if isinstance(frac.den, Product) else [frac.den]
+        if len(num) != 2 or len(den) != 2 or not _is_marker(num[0]) or not _is_marker(den[0]):
+            return
+        top, bottom = num[1], den[1]
+        if isinstance(bottom, Scripted) and bottom.sub is not None and _namelike(bottom.base):
+            variable = key_of(bottom.base)
+            if isinstance(top, Scripted) and top.sub is not None and _namelike(top.base):
+                self.derivative_pairs.append((key_of(top.base) or "", variable or ""))
+            elif _namelike(top) and key_of(top):
+                self.loss_candidates.append(key_of(top) or "")
+
+
+def _is_marker(node: Node) -> bool:
+    return (isinstance(node, Word) and ((node.command and node.name == "partial") or node.name == "d"))
+
+
+def _namelike(node: Node) -> bool:
+    if isinstance(node, Word):
+        return node.name != "partial" and (node.command or len(node.name) <= 3)
+    if isinstance(node, Accent):
+        return _namelike(node.body)
+    return isinstance(node, Group) and node.kind == "" and len(node.items) == 1 and _namelike(node.items[0])
+
+
+@dataclass(frozen=True)
+class Head:
+    """The left side of a definition: ``S``, ``p_j``, ``w_{ij}``, ``\\sigma(x)``, ``LS(z)_i``."""
+
+    key: str
+    indices: Node | None = None
+    parameters: tuple[Node, ...] | None = None
+    outer: Node | None = None
+
+
+def head_of(node: Node) -> Head | None:
+    """The defined name, if ``node`` is something a definition can introduce."""
+    if isinstance(node, Product) and len(node.items) == 2:
+        name, call = node.items
+        group, outer = (call.base, call.sub) if isinstance(call, Scripted) and call.sup is None else (call, None)
+        if _namelike(name) and isinstance(group, Group) and group.kind == "(" and not isinstance(name, Scripted):
+            key = key_of(name)
+            return Head(key, parameters=group.items, outer=outer) if key else None
+        return None
+    if isinstance(node, Scripted):
+        if node.sup is not None or node.primes or node.sub is None or not _namelike(node.base):
+            return None
+        key = key_of(node.base)
+        return Head(key, indices=node.sub) if key else None
+    if _namelike(node) and not (isinstance(node, Word) and node.name in INDEX_LETTERS and len(node.name) == 1):
+        key = key_of(node)
+        return Head(key) if key else None
+    return None
+
+
+class Definer:
+    """Reads definitions into an interpreter's vocabulary: quantities into the scope, functions apart."""
+
+    def __init__(self, interpreter: Interpreter) -> None:
+        self.interpreter = interpreter
+        self.v = interpreter.v
+
+    def defines(self, head: Head, rhs: Node) -> bool:
+        """Whether ``head = rhs`` introduces ``head``: a name not yet defined, not the labels, not recursive."""
+        key = head.key
+        if key in self.v.functions or OWN + key in self.v.scope or key in self.v.definitions:
+            return False
+        if key == self.v.labels or key == self.v.logits and head.indices is None:
+            return False
+        if len(key) > 1 and key[0] == "d" and self.interpreter.known(key):  # dL, dW: differentials, not names
+            return False
+        return not _mentions(rhs, key)
+
+    def define(self, head: Head, rhs: Node, line: int) -> None:
+        """Read ``rhs`` and record it; raises Unsupported when the body cannot be read."""
+        reader = self.interpreter
+        if head.parameters is not None:
+            bound: dict[str, sp.Expr] = {}
+            for parameter in head.parameters:
+                name = key_of(parameter)
+                if not name or not _namelike(parameter):
+                    raise Unsupported("a function's parameters must be names, as in \\sigma(x)")
+                vector = name in self.v.vector_keys or head.outer is not None
+                internal = f"{head.key}.{name}"
+                bound[name] = own_vector(internal) if vector else own_scalar(internal)
+            index = reader.indices(head.outer)[0] if head.outer is not None else None
+            saved, reader.bound = reader.bound, {**reader.bound, **bound}
+            try:
+                body = reader.expr(rhs)
+            finally:
+                reader.bound = saved
+            if not isinstance(index, sp.Symbol) and index is not None:
+                raise Unsupported("a function's entry index must be a letter, as in LS(z)_i")
+            self.v.functions[head.key] = FunctionDefinition(tuple(bound.values()), body, index)
+            return
+        indices: tuple[sp.Symbol, ...] = ()
+        if head.indices is not None:
+            found = reader.indices(head.indices)
+            if not all(isinstance(ix, sp.Symbol) for ix in found):
+                raise Unsupported("a definition's indices must be letters, as in p_j")
+            indices = tuple(found)  # type: ignore[arg-type]
+        body = reader.expr(rhs)
+        if isinstance(body, sp.MatrixExpr) and not indices:  # P = Diag(p): a matrix, used where it is named
+            self.v.definitions[head.key] = (None, body)
+            return
+        if isinstance(body, (sp.MatrixExpr, sp.IndexedBase)):
+            raise Unsupported("a definition of a whole vector is read entry by entry: write p_j = ...")
+        self.v.scope.define(Quantity(OWN + head.key, indices, body, line))
+
+
+def _mentions(node: object, key: str) -> bool:
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, (Word, Accent)) and key_of(item) == key:  # type: ignore[arg-type]
+            return True
+        if isinstance(item, tuple):
+            stack.extend(item)
+        elif hasattr(item, "__dataclass_fields__"):
+            stack.extend(getattr(item, name) for name in item.__dataclass_fields__)  # type: ignore[union-attr]
+    return False
+
+
+def provisional_roles(document: Document, usage: Usage) -> Roles:
+    """Read every definition with no role assigned, and infer the roles from what they say."""
+    vocabulary = Vocabulary(logits=NOBODY, prob_symbols=set(), prob_functions=set(), labels=NOBODY,
+                            loss={NOBODY}, classes=NOBODY, batch=NOBODY, label_name=None, weights=NOBODY,
+                            inputs=NOBODY, bias=NOBODY, vector_keys=set(usage.vector_keys))
+    definer = Definer(Interpreter(vocabulary))
+    for chain in document.chains:
+        head, rhs = first_equation(chain)
+        if head is None or rhs is None or not definer.defines(head, rhs):
+            continue
+        try:
+            definer.define(head, rhs, document.position(chain.equals[0])[0])
+        except (Unsupported, ValueError, TypeError, AttributeError):
+            continue
+    roles = infer(vocabulary.scope, {}, {}, usage.derivative_pairs, usage.loss_candidates)
+    if roles.target is None:
+        roles.target = target_in_prose(document.prose())
+    return roles
+
+
+def first_equation(chain: Chain) -> tuple[Head | None, Node | None]:
+    """The head and body of a chain's first equation, when its left side can be a definition's head.
+    Inline math defines only with a body that is more than a number or a name (``$k = 1$`` states a value)."""
+    left = parse_or_none(chain.sides[0].text)
+    if left is None:
+        return None, None
+    head = head_of(left)
+    if head is None:
+        return None, None
+    right = parse_or_none(chain.sides[1].text)
+    if chain.inline and (right is None or isinstance(right, (Word, Num)) or _namelike(right)
+                         or len(chain.sides) > 2):
+        return None, None
+    return head, right
+
+
+def vocabulary_for(notation: Notation, explicit: set[str], roles: Roles, usage: Usage,
+                   document_defines: set[str]) -> tuple[Vocabulary, dict[str, str]]:
+    """The vocabulary a document is read in: front matter first, then what the document says, then the
+    defaults; no built-in name shadows one of the document's. Returns it with the role -> symbol table."""
+    vocabulary = Vocabulary.from_notation(notation)
+    vocabulary.vector_keys = set(usage.vector_keys)
+    found = dict(roles.found)
+    if "linear" in explicit:
+        explicit = explicit | {"logits"}
+    if roles.guessed and ({"logits", "probs"} & explicit):  # a guess from usage never overrides a declaration
+        found.pop("logits", None)
+        found.pop("probs", None)
+    if "logits" not in explicit and "logits" in found:
+        vocabulary.logits = found["logits"]
+    if "probs" not in explicit and "probs" in found:
+        vocabulary.prob_symbols = {found["probs"]}
+    if "labels" not in explicit and "labels" in found:
+        vocabulary.labels = found["labels"]
+    if "loss" not in explicit and "loss" in found:
+        vocabulary.loss = {found["loss"], "CE"}
+    if "classes" not in explicit and "classes" in found:
+        vocabulary.classes = found["classes"]
+    if vocabulary.logits in document_defines and "logits" not in explicit:  # logits the document defines (a layer): its own quantities
+        vocabulary.logits, vocabulary.prob_symbols = NOBODY, set()
+    taken = {vocabulary.logits, vocabulary.labels, *vocabulary.prob_symbols, *vocabulary.loss}
+    if "linear" not in explicit:
+        for role in ("weights", "inputs", "bias"):
+            name = getattr(vocabulary, role)
+            if name in taken or name in document_defines or (role == "weights" and name.upper() in taken):
+                setattr(vocabulary, role, NOBODY)
+    table = {"logits": vocabulary.logits, "probs": next(iter(sorted(vocabulary.prob_symbols)), NOBODY),
+             "labels": vocabulary.labels, "loss": next((k for k in sorted(vocabulary.loss) if k != "CE"), "CE"),
+             "classes": vocabulary.classes}
+    return vocabulary, {role: _shown(key) for role, key in table.items() if key != NOBODY}
+
+
+def _shown(key: str) -> str:
+    """A key as LaTeX for the report: hat(y) -> \\hat{y}, theta -> \\theta."""
+    if "(" in key and key.endswith(")"):
+        accent, inner = key[:-1].split("(", 1)
+        return f"\\{accent}{{{_shown(inner)}}}"
+    return f"\\{key}" if len(key) > 1 and key.isalpha() and key not in ("CE", "LS", "LSE") else key
+
+
+__all__ = ["Usage", "Head", "head_of", "Definer", "provisional_roles", "vocabulary_for", "first_equation",
+           "NOBODY", "notation_key", "mdl"]

@@ -1,0 +1,150 @@
+"""Which symbol of a document plays which role (logits, probabilities, labels, loss, classes, target), read
+off its own definitions and prose, the way a reader would.
+
+``p_j = \\frac{e^{a_j}}{\\sum_k e^{a_k}}`` makes p the probabilities and a the logits; ``L = -\\sum_j y_j \\log p_j``
+makes y the labels and L the loss; ``L = -\\log p_c`` says the target is a class index c; "one-hot" or "y is a
+probability distribution" in the prose says what the labels are. Where the definitions are silent, the
+derivatives the document takes (∂p_j/∂z_k) tell probabilities from logits. Front matter overrides all of this.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import sympy as sp
+
+from .scope import OWN, Scope, name_of
+
+ROLE_KEYS = ("logits", "probs", "labels", "loss", "classes", "batch")
+
+
+@dataclass
+class Roles:
+    """Role -> the document's key (``key_of`` form: ``hat(y)``, ``theta``, ``p``); plus the target."""
+
+    found: dict[str, str] = field(default_factory=dict)
+    target: str | None = None          # "one-hot", "distribution", "class c", "any"
+    probs_line: int | None = None      # the definition that made the probabilities (not a step)
+    loss_line: int | None = None
+    guessed: bool = False              # probabilities and logits read off the derivatives, not a definition
+
+    def __bool__(self) -> bool:
+        return bool(self.found) or self.target is not None
+
+
+def _key(expr: sp.Basic) -> str | None:
+    name = name_of(expr) if isinstance(expr, (sp.Indexed, sp.IndexedBase, sp.Symbol)) else ""
+    return name[len(OWN):] if name.startswith(OWN) else None
+
+
+def _factors(expr: sp.Expr) -> list[sp.Expr]:
+    return list(sp.Mul.make_args(expr))
+
+
+def match_softmax(body: sp.Expr, index: sp.Symbol) -> tuple[str, sp.Expr] | None:
+    """``e^{a_index} / Σ_d e^{a_d}`` -> (key of a, upper limit of the sum); None if it is not softmax."""
+    numerator, sums = None, []
+    for factor in _factors(body):
+        if isinstance(factor, sp.exp) and isinstance(factor.args[0], sp.Indexed) \
+                and factor.args[0].indices == (index,):
+            numerator = factor.args[0].base
+        elif isinstance(factor, sp.Pow) and factor.exp == -1 and isinstance(factor.base, sp.Sum):
+            sums.append(factor.base)
+        else:
+            return None
+    if numerator is None or len(sums) != 1 or len(sums[0].limits) != 1:
+        return None
+    total = sums[0]
+    var, _, upper = total.limits[0]
+    inner = total.function
+    if isinstance(inner, sp.exp) and isinstance(inner.args[0], sp.Indexed) \
+            and inner.args[0].base == numerator and inner.args[0].indices == (var,):
+        key = _key(numerator)
+        return (key, upper) if key else None
+    return None
+
+
+def match_cross_entropy(body: sp.Expr, probs: str | None) -> tuple[str, str | None] | None:
+    """``-Σ_j y_j log p_j`` -> (labels key, None); ``-log p_c`` -> ("", c): the class-index target."""
+    terms = _factors(body)
+    if sp.S.NegativeOne not in terms:
+        return None
+    rest = [t for t in terms if t != sp.S.NegativeOne]
+    if len(rest) == 1 and isinstance(rest[0], sp.log) and isinstance(rest[0].args[0], sp.Indexed):
+        entry = rest[0].args[0]
+        if _key(entry) == probs and len(entry.indices) == 1 and isinstance(entry.indices[0], sp.Symbol):
+            return "", str(entry.indices[0])
+        return None
+    if len(rest) != 1 or not isinstance(rest[0], sp.Sum):
+        return None
+    total = rest[0]
+    var = total.limits[0][0]
+    pieces = _factors(total.function)
+    logs = [p for p in pieces if isinstance(p, sp.log)]
+    labels = [p for p in pieces if isinstance(p, sp.Indexed)]
+    if len(logs) == 1 and len(labels) == 1 and len(pieces) == 2 and labels[0].indices == (var,):
+        inside = logs[0].args[0]
+        if isinstance(inside, sp.Indexed) and inside.indices == (var,) and (probs is None or _key(inside) == probs):
+            key = _key(labels[0])
+            return (key, None) if key else None
+    return None
+
+
+_ONE_HOT = re.compile(r"one[- ]?hot", re.I)
+_DISTRIBUTION = re.compile(r"(soft (labels?|targets?)|label smoothing|(labels?|targets?)[^.]{0,60}"
+                           r"(probability )?distribution)", re.I)
+_CLASS = re.compile(r"\$\\?([A-Za-z](?:_\{?[A-Za-z]\}?)?)\$\s+(?:is|denotes|be)\s+the\s+(?:index\s+of\s+the\s+)?"
+                    r"(?:correct|true|target|right|ground[- ]truth)\s+(?:class|label)", re.I)
+
+
+def target_in_prose(text: str) -> str | None:
+    """The target a document states in words: one-hot, a distribution, or "c is the correct class"."""
+    if (found := _CLASS.search(text)) is not None:
+        return f"class {found.group(1)}"
+    if _ONE_HOT.search(text):
+        return "one-hot"
+    if _DISTRIBUTION.search(text):
+        return "distribution"
+    return None
+
+
+def infer(scope: Scope, indices: dict[str, tuple[sp.Symbol, ...]], lines: dict[str, int],
+          derivative_pairs: list[tuple[str, str]], loss_candidates: list[str]) -> Roles:
+    """Roles from the definitions in ``scope`` (folded bodies in the document's own names), then from the
+    derivatives the document takes when no definition decides."""
+    roles = Roles()
+    for name, quantity in scope.quantities.items():
+        key = name[len(OWN):]
+        if len(quantity.indices) == 1 and "probs" not in roles.found:
+            found = match_softmax(scope.expand(quantity.body), quantity.indices[0])
+            if found is not None:
+                logits, upper = found
+                roles.found.update(probs=key, logits=logits)
+                roles.probs_line = quantity.line
+                if _key(upper):
+                    roles.found["classes"] = _key(upper) or ""
+    for name, quantity in scope.quantities.items():
+        key = name[len(OWN):]
+        if quantity.indices or "loss" in roles.found:
+            continue
+        found_ce = match_cross_entropy(quantity.body, roles.found.get("probs"))
+        if found_ce is not None:
+            labels, label_index = found_ce
+            roles.found["loss"] = key
+            roles.loss_line = quantity.line
+            if labels:
+                roles.found["labels"] = labels
+            if label_index:
+                roles.target = f"class {label_index}"
+    if "probs" not in roles.found and derivative_pairs:
+        numerators = {a for a, _ in derivative_pairs}
+        for probs, logits in derivative_pairs:
+            if probs != logits and OWN + probs not in scope and logits not in numerators | {"y"}:
+                roles.found.setdefault("probs", probs)
+                roles.found.setdefault("logits", logits)
+                roles.guessed = True
+                break
+    if "loss" not in roles.found and loss_candidates:
+        roles.found["loss"] = loss_candidates[0]
+    return roles
