@@ -82,7 +82,8 @@ class Tracer:
                 after = after.xreplace({delta: sp.S.Zero})
         self.case = case
         assert self.part is not None, "begin() a part first"
-        return self._record("case-split", after, "split", facts={"lhs": self.part.goal.xreplace(substitution)})
+        return self._record("case-split", powers_of_exponentials(after), "split",
+                            facts={"lhs": self.part.goal.xreplace(substitution)})
 
     def matrix_form(self, lhs: sp.Derivative, entry: tuple[sp.Expr, sp.Expr]) -> sp.Expr:
         """matrix-form: the index result written as one matrix, e.g. (p − y) xᵀ or diag(p) − p pᵀ, or, when the
@@ -100,6 +101,20 @@ class Tracer:
         detail = "row" if row_only else "batch" if matrix.has(mtx.BatchSum) else \
             "diagonal" if matrix.has(sp.DiagMatrix) else None
         return self._record("matrix-form", matrix, detail=detail, facts=facts)
+
+
+def powers_of_exponentials(expr: sp.Expr) -> sp.Expr:
+    """e^{z_j} e^{z_j} as the product it is, (e^{z_j})², not SymPy's e^{2 z_j}: the reader sees what the
+    quotient rule produced."""
+    def power(node: sp.exp) -> sp.Expr:
+        count, inner = node.args[0].as_coeff_Mul()
+        return sp.Pow(sp.exp(inner), count, evaluate=False)
+
+    def repeated(node: sp.Basic) -> bool:
+        return isinstance(node, sp.exp) and node.args[0].as_coeff_Mul()[0].is_Integer and \
+            node.args[0].as_coeff_Mul()[0] > 1
+    with sp.evaluate(False):
+        return expr.replace(repeated, power)
 
 
 SYMBOLIC_RULES = ("algebra", "fold-definition")  # regroupings: exact checks are cheap and meaningful there

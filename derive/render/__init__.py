@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -177,6 +178,13 @@ class View:
                 rows.extend(rf"&= {line}" for line in lines)
         return "\\begin{aligned}\n" + " \\\\\n".join(rows) + "\n\\end{aligned}"
 
+    def label(self, line: Line) -> str:
+        """A LaTeX label for a numbered line, the same on every run: derive:NAME[:DETAIL]:NUMBER (an excerpt's
+        name says which part or case it is)."""
+        stem = re.sub(r"[^a-z0-9]+", "-", self.derivation.name.lower().replace("\\", "")).strip("-")
+        detail = "" if self.derivation.detail == "notes" else f":{self.derivation.detail}"
+        return f"derive:{stem}{detail}:{line.number}"
+
     def latex(self, expr: sp.Expr) -> str:
         return self.latex_printer.doprint(expr)
 
@@ -260,6 +268,8 @@ def justification(view: View, step: Step, fmt: str) -> str:
     if step.merged:  # a combined step also names, in order, every rule folded into it
         clauses = [str(module.short(each, facts(each), view.names, fmt)).strip() for each in step.folded]
         text += " " + str(module.along(clauses, fmt))
+    if fmt != "text":  # inline math: plain brackets, which may break across lines and keep the line's height
+        text = text.replace("\\left(", "(").replace("\\right)", ")")
     return " ".join(text.split())
 
 

@@ -106,7 +106,7 @@ class NotationMixin:
         """Printed terms joined with their signs: a + b - c (the first keeps its own sign)."""
         out = []
         for number, text in enumerate(texts):
-            negative = text.startswith("-")
+            negative = text.startswith(("-", "−"))
             if number == 0:
                 out.append(self.MINUS + text[1:] if negative else text)
             else:
@@ -114,7 +114,24 @@ class NotationMixin:
         return "".join(out)
 
     def _print_Add(self, expr: sp.Add, order: str | None = None) -> str:
-        return self.join_terms([self._print(term) for term in self.ordered_terms(expr)])
+        terms = self.ordered_terms(expr)
+        return self.join_terms([self.bracket_open_sum(term, self._print(term)) if number < len(terms) - 1
+                                else self._print(term) for number, term in enumerate(terms)])
+
+    def bracket_open_sum(self, term: sp.Expr, text: str) -> str:
+        """A term that is an open Σ (Σ_j y_j ŷ_k, −Σ_j a_j) is bracketed when more terms follow, so the reader
+        sees where the sum ends; its sign stays outside. (Σ as a factor of a product is always bracketed.)"""
+        core = term.as_coeff_Mul()[1] if isinstance(term, sp.Mul) else term
+        if not isinstance(core, sp.Sum) or (isinstance(term, sp.Mul) and abs(term.as_coeff_Mul()[0]) != 1):
+            return text
+        if not isinstance(core.function, sp.Mul) or len(split_product(core.function)[1]) < 2:
+            return text  # Σ_i e^{z_i} − e^{z_j}: a single factor cannot run on
+        if text.startswith(("-", "−")):
+            return f"{text[0]}{self.paren(text[1:].lstrip())}"
+        return self.paren(text)
+
+    def paren(self, text: str) -> str:
+        return f"({text})"
 
     def _print_MatAdd(self, expr: sp.MatAdd) -> str:
         return self.join_terms([("- " if negative else "") + self._print(term)
@@ -257,7 +274,7 @@ class MathLatexPrinter(NotationMixin, LatexPrinter):
         a, b = expr.args
         if mdl.c in (a, b):
             other = b if a == mdl.c else a
-            text = rf"\mathbb{{1}}[{self._print(other)} = {self._print(mdl.c)}]"
+            text = rf"\mathbf{{1}}[{self._print(other)} = {self._print(mdl.c)}]"  # amssymb has no \mathbb{{1}}
         else:
             text = rf"\delta_{{{self.index_text((a, b))}}}"
         return f"{text}^{{{exp}}}" if exp else text
@@ -300,23 +317,42 @@ class MathLatexPrinter(NotationMixin, LatexPrinter):
     def _print_Equality(self, expr: sp.Eq) -> str:
         return f"{self._print(expr.lhs)} = {self._print(expr.rhs)}"
 
-    def _factor(self, factor: sp.Expr, alone: bool) -> str:
+    def paren(self, text: str) -> str:
+        return rf"\left({text}\right)"
+
+    def _factor(self, factor: sp.Expr, bracket_sum: bool) -> str:
         text = self._print(factor)
-        if isinstance(factor, sp.Add) or (isinstance(factor, sp.Sum) and not alone):
-            return rf"\left({text}\right)"
+        if isinstance(factor, sp.Add) or (isinstance(factor, sp.Sum) and bracket_sum):
+            return self.paren(text)
         return text
 
+    _frac_depth = 0
+
     def _print_Mul(self, expr: sp.Mul) -> str:
+        """Products and quotients. A Σ among other factors is bracketed; a derivative stands after the
+        fraction, not inside it (y_j/ŷ_j · ∂ŷ_j/∂ŷ_k); a fraction inside a fraction is slashed, to stay legible."""
         if _is_unevaluated_mul(expr):
-            return " ".join(rf"\left({self._print(a)}\right)" for a in expr.args)
+            return " ".join(self.paren(self._print(a)) for a in expr.args)
         negative, numer, denom = split_product(expr)
-        alone = len(numer) == 1 and bool(denom)
-        top = " ".join(self._print(f) if alone else self._factor(f, i == len(numer) - 1)
-                       for i, f in enumerate(numer)) or "1"
-        if denom:
-            bottom = " ".join(self._factor(f, len(denom) == 1) for f in denom)
-            top = rf"\frac{{{top}}}{{{bottom}}}"
-        return ("- " if negative else "") + top
+        after = [f for f in numer if isinstance(f, sp.Derivative)] if denom else []
+        numer = [f for f in numer if f not in after]
+        many = len(numer) + len(after) > 1
+        self._frac_depth += bool(denom)
+        try:
+            alone = len(numer) == 1 and not after and bool(denom)
+            top = (self._print(numer[0]) if alone else " ".join(self._factor(f, many) for f in numer)) or "1"
+            if denom:
+                bottom = " ".join(self._factor(f, len(denom) > 1) for f in denom)
+                if self._frac_depth > 1:
+                    top = top if len(numer) <= 1 else self.paren(top)
+                    bottom = bottom if len(denom) == 1 and not isinstance(denom[0], sp.Pow) else self.paren(bottom)
+                    top = f"{top}/{bottom}"
+                else:
+                    top = rf"\frac{{{top}}}{{{bottom}}}"
+            tail = " ".join(self._factor(f, True) for f in after)
+        finally:
+            self._frac_depth -= bool(denom)
+        return ("- " if negative else "") + " ".join(t for t in (top, tail) if t)
 
     def _print_Pow(self, expr: sp.Pow) -> str:
         if expr.exp.is_Number and expr.exp < 0:
@@ -438,21 +474,27 @@ class MathTextPrinter(NotationMixin, StrPrinter):
         return f"({text})" if isinstance(factor, (sp.Add, sp.Sum)) else text
 
     def _print_Mul(self, expr: sp.Mul) -> str:
+        """a b/c, with the minus sign of the other terms (U+2212); a derivative stands after a bracketed
+        fraction: (y_j/ŷ_j) ∂ŷ_j/∂ŷ_k."""
         if _is_unevaluated_mul(expr):
             return "·".join(f"({self._print(a)})" for a in expr.args)
         negative, numer, denom = split_product(expr)
+        after = [f for f in numer if isinstance(f, sp.Derivative)] if denom else []
+        numer = [f for f in numer if f not in after]
         top = " ".join(self._factor(f) for f in numer) or "1"
         if denom:
             bottom = " ".join(self._factor(f) for f in denom)
             simple = len(denom) == 1 and (" " not in bottom or bottom.startswith("("))
             top = f"{top}/{bottom}" if simple else f"{top}/({bottom})"
-        return ("-" if negative else "") + top
+            if after:
+                top = f"({top}) " + " ".join(self._print(f) for f in after)
+        return (self.MINUS if negative else "") + top
 
     def _print_Pow(self, expr: sp.Pow, rational: bool = False) -> str:
         if expr.exp.is_Number and expr.exp < 0:
             return self._print_Mul(expr)  # type: ignore[arg-type]
         base = self._factor(expr.base)
-        base = f"({base})" if " " in base and not base.startswith("(") else base
+        base = f"({base})" if (" " in base and not base.startswith("(")) or isinstance(expr.base, sp.exp) else base
         exponent = str(expr.exp)
         return base + exponent.translate(str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹"))
 
