@@ -51,6 +51,7 @@ _TOKEN = re.compile(r"\\[A-Za-z]+|\\.?|.", re.S)
 _TARGET = re.compile(r"^(one-hot|class|distribution|any)(?:\s+([A-Za-z](?:_\{?[A-Za-z0-9]\}?)?))?$")
 _SHAPE = re.compile(r"\s*[A-Za-z]{1,8}\s*:\s*\d{1,4}\s*(?:[x×]\s*\d{1,4}\s*)?")
 _SCRIPT_CHARS = frozenset("()+-,*")
+_WORD_NAME = re.compile(r"[A-Z][A-Za-z]{1,5}")  # a loss named CE, NLL, BCE, KL: capitalised and short
 
 
 class _Bad(Exception):
@@ -186,7 +187,7 @@ class _Symbol:
             while self.peek().isascii() and self.peek().isalpha() and len(self.peek()) == 1:
                 self.take()
             word = "".join(t for t, _ in self.tokens[start:self.at])
-            if len(word) > 1 and not (self.words and top):
+            if len(word) > 1 and not (self.words and top and _WORD_NAME.fullmatch(word)):
                 raise _Bad(f"{word!r} reads as a product of {len(word)} symbols; write \\mathrm{{{word}}} "
                            f"for a name of several letters", column)
             return word

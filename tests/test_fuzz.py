@@ -81,7 +81,7 @@ def test_fuzz_notation_values(key, value):
         assert not any(is_control(c) for c in message), repr(message)
         return
     finally:
-        assert time.monotonic() - started < 1
+        assert time.monotonic() - started < 5  # microseconds normally; generous for a loaded machine
     chosen = getattr(notation, key)
     for item in chosen if isinstance(chosen, tuple) else (chosen,):
         assert "^^" not in item and not any(is_control(c) or not c.isascii() for c in item), repr(item)

@@ -153,6 +153,9 @@ def test_function_names_and_lists_for_probabilities():
     assert notation.probs == ("p", "softmax", r"\operatorname{softmax}")
     assert notation_from({"probs": r"\sigma"}).probs_is_function
     assert notation_from({"loss": "CE"}).loss == "CE"  # a multi-letter loss name is a name, not a product
+    for word in ("iii", "layer", "ce"):
+        with pytest.raises(UsageError, match="reads as a product"):
+            notation_from({"loss": word})
 
 
 def test_new_keys_have_their_defaults_and_are_validated():
