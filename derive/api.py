@@ -25,6 +25,7 @@ class ShownStep:
     """
 
     def __init__(self, step: Step, number: int, result: "DerivationResult") -> None:
+        """Wrap ``step``, the ``number``-th of ``result``, whose notation prints it."""
         self.step, self.number, self._result = step, number, result
 
     def __getattr__(self, name: str) -> Any:
@@ -74,6 +75,7 @@ class DerivationResult:
 
     def __init__(self, derivation: Derivation, notation: Notation,
                  selection: tuple[str | None, str | None] = (None, None), name: str | None = None) -> None:
+        """Pair a built derivation with the notation it is printed in; ``derivation()`` is the usual way in."""
         self.derivation, self.notation = derivation, notation
         self.selection = selection  # (part, case) of an excerpt; (None, None) for the whole derivation
         self._name = name or derivation.name
