@@ -16,9 +16,10 @@ from .catalogue import entry
 from .record import Case, Derivation, Part
 from .engine.rules import (ChainRule, ConstantFactor, ExpRule, Fold, Independent, IndexDerivative, KroneckerSum,
                            Lemma, LogRule, MergeSum, OneHot, QuotientRule, Rule, RuleDoesNotApply, SplitSum,
-                           SumRule, Unfold, fold_softmax, rewrite_everywhere, substitute_lemmas)
+                           SumRule, SumToOne, Unfold, fold_softmax, rewrite_everywhere, substitute_lemmas)
 from .engine.differentials import (DifferentialConstant, DifferentialLog, DifferentialSum, FrobeniusLinear,
-                                   FrobeniusMove, MatrixOneHot, SubstituteMatrix, UnfoldMatrix, read_off)
+                                   FrobeniusMove, MatrixOneHot, MatrixSumToOne, SubstituteMatrix, UnfoldMatrix,
+                                   read_off)
 from .engine.detail import DETAILS, at_level
 from .engine.tracer import Tracer, verify_steps
 from .matrices import MatrixDifferential, product
@@ -87,12 +88,17 @@ def chain(tracer: Tracer, name: str, lemmas: tuple[Lemma, ...]) -> None:
     one_hot(tracer)
 
 
-def one_hot(tracer: Tracer, rule: Rule | None = None, detail: str | None = None) -> None:
-    """Use what the target says about the labels, if anything (Σ_j y_j = 1, or 1ᵀy = 1 with ``rule``)."""
+def one_hot(tracer: Tracer, matrix: bool = False, detail: str | None = None) -> None:
+    """Use what the target says about the labels, if anything: Σ_j y_j = 1 (1ᵀy = 1 for ``matrix``), named
+    after the assumption it rests on (one-hot labels, or labels that sum to one)."""
     assumption = tracer.model.target.assumption
     if assumption is None:
         return
-    tracer.apply(rule or OneHot(label_index=tracer.model.label_index), detail=detail, assumes=(assumption,))
+    rules: dict[tuple[bool, str], Rule] = {
+        (False, "one-hot"): OneHot(label_index=tracer.model.label_index),
+        (False, "sum-to-one"): SumToOne(label_index=tracer.model.label_index),
+        (True, "one-hot"): MatrixOneHot(), (True, "sum-to-one"): MatrixSumToOne()}
+    tracer.apply(rules[(matrix, assumption)], detail=detail, assumes=(assumption,))
 
 
 # -- plans ----------------------------------------------------------------------------------------------------
@@ -130,7 +136,8 @@ def plan_batch(tracer: Tracer, name: str) -> None:
     per_example = Lemma(D(mdl.ell[mdl.t], z[mdl.s, k]),
                         sp.KroneckerDelta(mdl.t, mdl.s) * example, (mdl.t, mdl.s))
     tracer.rewrite("substitute", substitute_lemmas(tracer.current, (per_example,)),
-                   detail="per-example", assumes=_assumes(tracer.model))
+                   detail="per-example", assumes=_assumes(tracer.model),
+                   facts={"delta": sp.KroneckerDelta(mdl.t, mdl.s), "example": mdl.t})
     tracer.apply(KroneckerSum())
 
 
@@ -168,7 +175,7 @@ def linear_batch(tracer: Tracer, name: str, single: sp.Expr) -> None:
     for rule in (ConstantFactor(model=batch), SumRule()):
         tracer.apply(rule)
     tracer.rewrite("substitute", substitute_lemmas(tracer.current, (lemma,)), detail="per-example-linear",
-                   assumes=_assumes(batch), facts={"value": per_example})
+                   assumes=_assumes(batch), facts={"value": per_example, "example": mdl.t})
     tracer.matrix_form(D(mdl.L, mtx.MATRICES["W"]), (k, mdl.l))
 
 
@@ -197,7 +204,7 @@ def plan_linear_differentials(tracer: Tracer, name: str) -> None:
         tracer.begin(part(name, key, D(mdl.L, whole), "differentials"), entry=entry_at)
         tracer.rewrite("read-off", read_off(total, whole), facts={"differential": total})
         tracer.move("expand-product")
-        one_hot(tracer, MatrixOneHot(), detail="matrix")
+        one_hot(tracer, matrix=True, detail="matrix")
 
 
 def single_example_result(model: Model, example: sp.Symbol | None = mdl.t) -> sp.Expr:

@@ -58,7 +58,8 @@ def test_any_target_stops_before_the_one_hot_step():
 
 def test_distribution_target_assumes_sum_to_one():
     d = build("softmax-cross-entropy", Target("distribution"))
-    assert [s.assumes for s in d.steps if s.rule == "one-hot"] == [("sum-to-one",)]
+    assert [s.assumes for s in d.steps if s.rule == "sum-to-one"] == [("sum-to-one",)]
+    assert "one-hot" not in {s.rule for s in d.steps}
 
 
 def test_log_softmax_route_gives_indicator():

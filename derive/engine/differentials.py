@@ -277,6 +277,13 @@ class MatrixOneHot(Rule):
         return product(coeff, *(f for f in factors if not _is_label_sum(f)))
 
 
+@dataclass
+class MatrixSumToOne(MatrixOneHot):
+    """sum-to-one: 1ᵀy = 1 for labels that form a distribution."""
+
+    id: ClassVar[str] = "sum-to-one"
+
+
 def _is_label_sum(node: sp.Basic) -> bool:
     return isinstance(node, sp.MatMul) and node.args == (sp.Transpose(ONES), MATRICES["y"])
 

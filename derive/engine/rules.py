@@ -119,7 +119,11 @@ class Fold(Rule):
         return isinstance(node, (sp.Mul, sp.Pow)) and any(is_partition_sum(a) for a in node.atoms(sp.Sum))
 
     def rewrite(self, node: sp.Basic) -> sp.Basic:
-        return fold_softmax(node)
+        after = fold_softmax(node)
+        made = sorted((e for e in after.atoms(sp.Indexed) if e.base == mdl.yhat), key=sp.default_sort_key)
+        if made and "prob" not in self.facts:  # the prose names a probability the step really formed
+            self.facts.update(prob=made[0], exp=sp.exp(mdl.z[made[0].indices]))
+        return after
 
 
 def _exp_entries(factor: sp.Expr) -> list[sp.Indexed] | None:
@@ -276,7 +280,10 @@ class IndexDerivative(Rule):
 
     def rewrite(self, node: sp.Basic) -> sp.Basic:
         expr, var = derivative_of(node)
-        return sp.Mul(*(sp.KroneckerDelta(a, b) for a, b in zip(expr.indices, var.indices)))
+        delta = sp.Mul(*(sp.KroneckerDelta(a, b) for a, b in zip(expr.indices, var.indices)))
+        if "derivative" not in self.facts and isinstance(delta, sp.KroneckerDelta):
+            self.facts.update(derivative=node, delta=delta, a=expr.indices[-1], b=var.indices[-1])
+        return delta
 
 
 @dataclass
@@ -343,6 +350,8 @@ class KroneckerSum(Rule):
 
     def rewrite(self, node: sp.Basic) -> sp.Basic:
         delta, var, partner = self._find(node)  # type: ignore[misc]
+        if "delta" not in self.facts:
+            self.facts.update(delta=delta, index=var, partner=partner)
         body = node.function / delta
         return body.xreplace({var: partner})
 
@@ -433,6 +442,13 @@ class OneHot(Rule):
             return sp.S.One
         self.facts["hot"] = sp.KroneckerDelta(node.indices[0], self.label_index)
         return self.facts["hot"]
+
+
+@dataclass
+class SumToOne(OneHot):
+    """sum-to-one: Σ_j y_j = 1 for labels that form a distribution (what a one-hot vector also satisfies)."""
+
+    id: ClassVar[str] = "sum-to-one"
 
 
 # -- substitution of known results ----------------------------------------------------------------------------

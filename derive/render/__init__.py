@@ -28,6 +28,7 @@ RULE_NAMES = {
     "exp-rule": "exponential rule", "log-rule": "logarithm rule", "index-derivative": "index derivative",
     "kronecker-sum": "Kronecker sum", "case-split": "case split", "split-sum": "split sum",
     "fold-definition": "fold definition", "algebra": "algebra", "one-hot": "one-hot labels",
+    "sum-to-one": "labels sum to one",
     "substitute": "substitute", "independent": "independent", "matrix-form": "matrix form",
     "differential": "differential", "frobenius": "Frobenius product", "read-off": "read off the gradient",
 }
@@ -53,7 +54,13 @@ def environment():  # type: ignore[no-untyped-def]
                              trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
                              undefined=jinja2.StrictUndefined, bytecode_cache=cache)
     env.globals["rule_name"] = RULE_NAMES.get
+    env.filters["yaml"] = yaml_scalar
     return env
+
+
+def yaml_scalar(value: object) -> str:
+    """A YAML single-quoted scalar: read back verbatim, backslashes and all; a quote (z') is doubled."""
+    return "'" + str(value).replace("'", "''") + "'"
 
 
 def _template_cache(jinja2):  # type: ignore[no-untyped-def]
@@ -214,7 +221,8 @@ class View:
                  "diag_probs": sp.DiagMatrix(mtx.MATRICES["yhat"]),
                  "diag_probs_inverse": sp.Inverse(sp.DiagMatrix(mtx.MATRICES["yhat"])),
                  "loss_frobenius": loss_as_frobenius(),
-                 "layer": MATRIX_DEFINITIONS[mtx.MATRICES["z"]]}
+                 "layer": MATRIX_DEFINITIONS[mtx.MATRICES["z"]],
+                 "i": mdl.i, "j": mdl.j, "k": mdl.k, "t": mdl.t}
         return {key: self.both(value) for key, value in exprs.items()}
 
     def _part(self, part) -> PartView:  # type: ignore[no-untyped-def]
@@ -322,13 +330,17 @@ def _template(view: View, fmt: str, standalone: bool, flavor: str, parts: tuple[
     return template.render(view=view, parts=chosen, standalone=standalone, flavor=flavor, prose=prose,
                            notation=view.notation, derivation=view.derivation,
                            whole=parts is None and case is None, embedded=embedded,
-                           target_words=TARGET_WORDS[view.derivation.model.target.kind],
+                           target_words=target_words(view, prose_fmt),
                            front_matter=front_matter(view))
 
 
-TARGET_WORDS = {"one-hot": "one-hot vectors (one entry is 1, the others 0)",
-                "class": "an integer class label", "distribution": "a probability distribution (entries sum to 1)",
-                "any": "any real vector"}
+def target_words(view: View, fmt: str) -> str:
+    """What the labels are, as the notation chose them (a class index c, a distribution, ...), in ``fmt``."""
+    module = environment().get_template("prose.j2").module
+    model = view.derivation.model.target  # a route that needs a class index has one, whatever the default
+    chosen = model if model.kind == "class" else view.notation.target
+    text = " ".join(str(module.labels_are(chosen, view.names, fmt)).split())
+    return text.replace("\\left(", "(").replace("\\right)", ")") if fmt != "text" else text
 
 
 def front_matter(view: View) -> dict[str, str]:
