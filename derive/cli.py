@@ -49,7 +49,8 @@ def build_parser() -> Parser:
     check.add_argument("--format", default="text", help="text or json (default: text)")
     check.add_argument("--notation", action="append", default=[], metavar="KEY=VALUE",
                        help="notation, overrides the file's own (repeatable)")
-    embed = commands.add_parser("embed", help="fill the 'derive: show' directives of course notes")
+    embed = commands.add_parser("embed", help="fill the 'derive: show' directives of course notes",
+                                formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EMBED_HELP)
     embed.add_argument("file", metavar="FILE", help="Markdown or LaTeX notes, or - for standard input")
     where = embed.add_mutually_exclusive_group()
     where.add_argument("-o", "--output", metavar="OUT", help="write the filled notes to OUT")
@@ -58,6 +59,14 @@ def build_parser() -> Parser:
     embed.add_argument("--force", action="store_true", help="with -o or --in-place: replace a read-only file")
     return parser
 
+
+EMBED_HELP = """directives (each needs its end marker on a later line; derive fills what lies between):
+  Markdown:  <!-- derive: show NAME KEY="VALUE" ... -->   ...   <!-- derive: end -->
+  LaTeX:     % derive: show NAME KEY="VALUE" ...            ...   % derive: end
+keys: the notation keys (see 'derive show --help'), part, case, method, detail, flavor,
+  numbering (local: an excerpt numbers its steps from 1, the default; global) and heading ("###": add headings).
+The note's own notation (front matter 'derive:' keys, or '% derive: KEY = VALUE' lines) is every directive's
+default. Only the text between a directive and its end marker is ever replaced."""
 
 # What each notation key means, for --help; defaults come from derive.notation itself (which loads no SymPy).
 KEY_MEANINGS = {
