@@ -67,8 +67,9 @@ def parse_arguments(text: str, where: tuple[str, int]) -> tuple[str, dict[str, s
     while position < len(rest):
         match = _ARGUMENT.match(rest, position)
         if not match:
-            raise InputError(f"cannot read directive argument {rest[position:].split()[0]!r}; expected KEY=\"VALUE\"",
-                             where[0], where[1])
+            shown = rest[position:].split()[0]
+            shown = shown if len(shown) <= 40 else shown[:40] + "…"
+            raise InputError(f"cannot read directive argument {shown!r}; expected KEY=\"VALUE\"", where[0], where[1])
         value = next(v for v in (match["dq"], match["sq"], match["bare"]) if v is not None)
         options[match["key"]] = value
         position = match.end()
