@@ -30,7 +30,7 @@ class ShownStep:
 
     def __getattr__(self, name: str) -> Any:
         """Read the record's own fields (``rule``, ``before``, ``after``, ``case`` ...) through this step."""
-        if name.startswith("__"):
+        if name.startswith("__") or name in ("step", "number", "_result"):  # not yet set: copy, pickle
             raise AttributeError(name)
         return getattr(self.step, name)
 
