@@ -59,6 +59,13 @@ class ShownStep:
         """The side after the rule, as Unicode text."""
         return self._result._view().text(self.step.after)
 
+    @property
+    def explanation(self) -> str:
+        """Why the step holds, in words and in the user's notation (the prose ``derive show`` prints)."""
+        from .render import justification
+
+        return justification(self._result._view(), self.step, "text")
+
     def __repr__(self) -> str:
         """Number, rule, case and both sides as text: enough to recognise the step in a printed list."""
         case = f" [{self.step.case.text}]" if self.step.case else ""

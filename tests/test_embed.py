@@ -247,6 +247,7 @@ def test_python_objects_explain_themselves():
     assert r"\theta_{k}" in step.after_latex + step.before_latex and step.latex == (step.before_latex,
                                                                                       step.after_latex)
     assert step.rule and step.before is not None and step.verified  # the record reads through
+    assert "θ" in step.explanation and "\n" not in step.explanation
     markdown = result._repr_markdown_()
     assert not markdown.startswith("---") and markdown.lstrip().startswith("# ")
     excerpt = result.excerpt(part="chain")
