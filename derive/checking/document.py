@@ -47,6 +47,7 @@ class Chain:
     case: str | None
     case_offset: int | None = None
     inline: bool = False   # from inline math: read for definitions only, never checked as steps
+    row_case: str | None = None   # "..., \\quad i = j" at the end of a row: the case of that row's steps
 
 
 @dataclass
@@ -146,7 +147,14 @@ def _scan(document: Document) -> None:
             document.math_blocks += 1
             document.math_spans.append((match.start(), match.end()))
             for chain in _chains(body, body_start):
+                if not chain.sides[0].text.strip() and document.chains:  # "= ..." goes on from the last block
+                    previous = document.chains[-1]
+                    previous.sides.extend(chain.sides[1:])
+                    previous.equals.extend(chain.equals)
+                    continue
                 chain.case, chain.case_offset = (local, offset) if local else (case, case_offset)
+                if chain.row_case:
+                    chain.case, chain.case_offset = chain.row_case, chain.sides[0].offset
                 document.chains.append(chain)
             previous_end = match.end()
     document.chains.extend(_inline_definitions(masked, document.math_spans))
@@ -235,6 +243,7 @@ def _chains(body: str, base: int) -> list[Chain]:
     for row_start, row_end in rows:
         row = text[row_start:row_end]
         row = _strip_annotation(row)
+        row, row_case = _trailing_case(row)
         sides, equals = _split_equals(row)
         if not any(s.strip() for s, _ in sides):
             continue
@@ -246,7 +255,7 @@ def _chains(body: str, base: int) -> list[Chain]:
                 chain.sides.append(Side(side, base + row_start + offset))
         else:
             chains.append(Chain([Side(s, base + row_start + o) for s, o in sides],
-                                [base + row_start + e for e in equals], None))
+                                [base + row_start + e for e in equals], None, row_case=row_case))
     return [c for c in chains if len(c.sides) >= 2]
 
 
@@ -264,8 +273,16 @@ def _depth_walk(text: str):  # type: ignore[no-untyped-def]
             continue
         char = text[index]
         if char == "\\" and index + 1 < len(text) and text[index + 1] in "{}[]()":
+            if text[index + 1] == "{":
+                depth += 1
+            elif text[index + 1] == "}":
+                depth -= 1
             yield index, "\\" + text[index + 1], depth
             index += 2
+            continue
+        if char == "%" and (index == 0 or text[index - 1] != "\\"):  # a TeX comment: to the end of the line
+            end = text.find("\n", index)
+            index = len(text) if end < 0 else end
             continue
         if char in "{[(":
             depth += 1
@@ -304,6 +321,25 @@ def _strip_annotation(row: str) -> str:
     while stripped and stripped[-1] in ",.;":
         stripped = stripped[:-1].rstrip()
     return stripped + " " * (len(out) - len(stripped))
+
+
+_ROW_CASE = re.compile(r",?\s*(?:\\q?quad|\\,|~|\s)*(?:\\text\{\s*(?:if|for|when|where)\s*\}|(?:if|for|when)\b)?"
+                       r"\s*\$?\s*([a-z])\s*(=|\\neq|\\ne|\\not=|≠)\s*([a-z])\s*\$?\s*[.,;]?\s*$")
+
+
+def _trailing_case(row: str) -> tuple[str, str | None]:
+    """``s_i(1 - s_i), \\quad i = j``: a condition after a comma ends the row and states its case."""
+    comma = max(row.rfind(","), row.rfind("\\quad"), row.rfind("\\text{"))
+    if comma < 0:
+        return row, None
+    found = _ROW_CASE.match(row, comma)
+    if found is None or row.count("=", 0, comma) == 0:
+        return row, None
+    a, op, b = found.groups()
+    relation = "=" if op == "=" else r"\neq"
+    head = row[:comma].rstrip()
+    head = head[:-1] if head.endswith(",") else head
+    return head + " " * (len(row) - len(head)), f"{a} {relation} {b}"
 
 
 def _split_equals(row: str) -> tuple[list[tuple[str, int]], list[int]]:

@@ -19,7 +19,7 @@ from ..model import D
 from ..notation import GREEK, Notation
 from ..numeric import Sigmoid
 from .scope import OWN, Scope, own_function, own_scalar, own_vector
-from .syntax import (Accent, Cases, Frac, Frobenius, Group, Indicator, Node, Num, Product, Rel, Scripted, Sum,
+from .syntax import (Accent, Cases, Divide, Frac, Frobenius, Group, Indicator, Node, Num, Product, Rel, Scripted, Sum,
                      Unsupported, Word)
 from .syntax import parse
 
@@ -79,6 +79,9 @@ class Vocabulary:
     functions: dict[str, "FunctionDefinition"] = field(default_factory=dict)
     vector_keys: set[str] = field(default_factory=set)   # names the document writes with a subscript
     sigma: str | None = None                             # what an undefined σ is: "sigmoid", "softmax" or None
+    sizes: dict[str, str] = field(default_factory=dict)  # K, N, m as upper limits: "classes" or "batch"
+    own_logits: str | None = None   # the logits when they are the document's own quantity (a layer's output)
+    unreadable: dict[str, int] = field(default_factory=dict)   # names whose definition could not be read: line
 
     @classmethod
     def from_notation(cls, notation: Notation) -> "Vocabulary":
@@ -199,6 +202,7 @@ class Interpreter:
             if len(idx) != 2:
                 raise Unsupported("the Kronecker delta takes two indices", _col(base))
             return sp.KroneckerDelta(*idx)
+        self.check_readable(key, base)
         if key in self.v.functions:
             raise Unsupported(f"{_display(key)} is a function: write its argument, as in {_display(key)}(x)",
                               _col(base))
@@ -228,7 +232,9 @@ class Interpreter:
             return mdl.n
         if key == self.v.batch:
             return mdl.N
-        if key == "m":
+        if key in self.v.sizes:
+            return mdl.N if self.v.sizes[key] == "batch" else mdl.n
+        if key == "m" and self.uses_linear:
             return mdl.M
         if key in self.v.definitions and self.v.definitions[key][0] is None:
             return self.v.definitions[key][1]
@@ -244,6 +250,7 @@ class Interpreter:
                 or not _is_name(node):
             raise Unsupported(f"unsupported command {_display(key or '?')}" if isinstance(node, Word)
                               and node.command else f"cannot read {_display(key or '?')}", _col(node))
+        self.check_readable(key, node)
         if key in self.v.functions:
             raise Unsupported(f"{_display(key)} is a function: write its argument", _col(node))
         defined = self.v.scope.quantities.get(OWN + key)
@@ -257,7 +264,7 @@ class Interpreter:
         if isinstance(node, Num):
             return sp.Rational(node.value)
         if isinstance(node, Sum):
-            terms = [sign * self.expr(term) for sign, term in node.terms]
+            terms = [sign * self.expr(term) for sign, term in _attach_sum_bodies(node.terms)]
             if not _has_matrix(terms):
                 return sp.Add(*terms)
             if not all(isinstance(term, sp.MatrixExpr) for term in terms):  # pᵀp is a number, diag(p) is not
@@ -397,6 +404,11 @@ class Interpreter:
                 position += 1
                 continue
             head = item.base if isinstance(item, Scripted) else item
+            if self.is_partial_operator(item) and rest:  # D_j S_i, \partial_j (...): by the j-th logit
+                assert isinstance(item, Scripted) and item.sub is not None
+                factors.append(D(self.expr(rest[0]), self.logit(item.sub, _col(item))))
+                position += 2
+                continue
             if isinstance(head, Word) and head.command and head.name == "sum":
                 factors.append(self.big_sum(item, rest))
                 break
@@ -409,6 +421,21 @@ class Interpreter:
                     break
                 factors.append(D(self.product(rest[:used]), found[0]))
                 position += 1 + used
+                continue
+            if isinstance(item, Divide):  # a/b c: the product so far divided by b
+                if _is_big_operator(item.divisor):  # e^{z_j} / \sum_k e^{z_k}: the sum takes the rest
+                    divisor, position = self.big_sum(item.divisor, rest), len(items)
+                    whole = sp.Mul(*factors) / divisor
+                    factors.clear()
+                    factors.append(whole)
+                    continue
+                divisor = self.expr(item.divisor)
+                if not factors:
+                    raise Unsupported("/ with nothing before it", item.col)
+                whole = sp.Mul(*factors) / divisor
+                factors.clear()
+                factors.append(whole)
+                position += 1
                 continue
             applied = self.application(item, rest)
             if applied is not None:
@@ -429,6 +456,30 @@ class Interpreter:
         if isinstance(value, sp.MatrixExpr) and _shape_or_none(value) == (1, 1):  # w_k x, 1ᵀy: a number
             return mtx.matrix_entry(value, sp.Integer(1), sp.Integer(1))
         return value
+
+    def check_readable(self, key: str, node: Node) -> None:
+        """A symbol whose definition could not be read is not a free input: the step cannot be decided."""
+        if key in self.v.unreadable:
+            raise Unsupported(f"{_display(key)} is defined on line {self.v.unreadable[key]} in a way derive cannot "
+                              "read yet", _col(node))
+
+    def is_partial_operator(self, item: Node) -> bool:
+        """``\\partial_j`` or ``D_j`` (D not defined by the document): the derivative by the j-th input."""
+        if not (isinstance(item, Scripted) and item.sub is not None and item.sup is None and not item.primes
+                and isinstance(item.base, Word)):
+            return False
+        name = item.base.name
+        return (item.base.command and name == "partial") or (not item.base.command and name == "D"
+                                                              and OWN + "D" not in self.v.scope)
+
+    def logit(self, sub: Node, col: int) -> sp.Expr:
+        """Entry ``sub`` of the logits, whichever quantity holds them."""
+        (index,) = self.indices(sub)
+        if self.v.logits != "\x00" and not self.v.own_logits:
+            return mdl.z[index]
+        if self.v.own_logits:
+            return own_vector(self.v.own_logits)[index]
+        raise Unsupported("a derivative by the j-th input needs the document to say what the inputs are", col)
 
     def application(self, item: Node, rest: list[Node]) -> tuple[sp.Expr, int] | None:
         """A function applied to the next factor: log, exp, softmax(θ)_k, σ(θ_j), L(θ), 1(k = c)."""
@@ -713,6 +764,28 @@ def _items(node: Node) -> list[Node]:
     if isinstance(node, Product):
         return list(node.items)
     return [node]
+
+
+def _attach_sum_bodies(terms: tuple[tuple[int, Node], ...]) -> list[tuple[int, Node]]:
+    """``\\sum_{k \\neq i} -s_k t_k``: a sum whose body starts with a sign takes the signed term as its body."""
+    out: list[tuple[int, Node]] = []
+    pending: tuple[int, list[Node]] | None = None
+    for sign, term in terms:
+        if pending is not None:
+            outer_sign, items = pending
+            body = Sum(((sign, term),))
+            out.append((outer_sign, Product(tuple(items) + (body,))))
+            pending = None
+            continue
+        items = list(term.items) if isinstance(term, Product) else [term]
+        last = items[-1]
+        if _is_big_operator(last) and (isinstance(last, Scripted) and last.sub is not None):
+            pending = (sign, items)
+            continue
+        out.append((sign, term))
+    if pending is not None:
+        out.append((pending[0], Product(tuple(pending[1]))))
+    return out
 
 
 def _is_name(node: Node | None) -> bool:

@@ -216,10 +216,18 @@ class Checker:
             elif role is None and rhs is not None:
                 self.definer.define(head, rhs, line)
         except Unsupported as error:
+            if role is None:
+                self.vocabulary.unreadable[head.key] = line
+            if chain.inline:
+                return True
             verdict = StepVerdict(line=line, column=column, lhs=left.text.strip(), rhs=right.text.strip())
             verdict.unknown(f"cannot read this definition: {error.message}", error.column)
             self.steps.append(verdict)
         except (ValueError, TypeError) as error:
+            if role is None:
+                self.vocabulary.unreadable[head.key] = line
+            if chain.inline:
+                return True
             verdict = StepVerdict(line=line, column=column, lhs=left.text.strip(), rhs=right.text.strip())
             verdict.unknown(f"cannot read this definition: {error}")
             self.steps.append(verdict)
@@ -253,6 +261,8 @@ class Checker:
             verdict.unknown(error.message, error.column)
             return
         case = self.with_subscript_conditions(case)
+        if case and not _relations(relevant(case, free_indices(lhs) | free_indices(rhs))):
+            verdict.case = None   # a case about other indices (a summation index, another chain's) says nothing
         self.sync_batch()
         if lhs.has(mtx.Frobenius) or rhs.has(mtx.Frobenius):  # A : B, written out as Σ_ab A_ab B_ab
             try:
@@ -402,6 +412,10 @@ class Checker:
         return None
 
 
+
+
+def _relations(case: Case | None) -> bool:
+    return bool(case and (case.equal or case.distinct))
 
 
 def _contradicts(case: Case, a: str, b: str, equal: bool) -> bool:

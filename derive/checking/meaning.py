@@ -18,7 +18,7 @@ from .document import Chain, Document
 from .interpret import FunctionDefinition, Interpreter, Vocabulary, key_of, notation_key
 from .roles import Roles, infer, target_in_prose
 from .scope import OWN, Quantity, own_scalar, own_vector
-from .syntax import Accent, Frac, Group, Node, Num, Product, Scripted, Unsupported, Word, parse
+from .syntax import Accent, Frac, Group, Node, Num, Product, Rel, Scripted, Unsupported, Word, parse
 
 NOBODY = "\x00"  # a key no document can write: a role that is not mapped onto derive's built-in names
 INDEX_LETTERS = set("ijklmnqrstuvabcd")
@@ -40,6 +40,8 @@ class Usage:
     vector_keys: set[str] = field(default_factory=set)
     derivative_pairs: list[tuple[str, str]] = field(default_factory=list)
     loss_candidates: list[str] = field(default_factory=list)
+    sizes: dict[str, str] = field(default_factory=dict)   # upper limits of sums: "classes" or "batch"
+    size_votes: dict[str, list[int]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, document: Document) -> "Usage":
@@ -61,10 +63,31 @@ class Usage:
                     self.vector_keys.add(key)
             if isinstance(item, Frac):
                 self.derivative(item)
+            if isinstance(item, Product):
+                self.sums(list(item.items))
             if isinstance(item, tuple):
                 stack.extend(item)
             elif hasattr(item, "__dataclass_fields__"):
                 stack.extend(getattr(item, name) for name in item.__dataclass_fields__)  # type: ignore[union-attr]
+
+    def sums(self, items: list[Node]) -> None:
+        """``\\sum_{n=1}^{N} ... y_{nj}``: N counts examples when the summation index leads a double index;
+        any other upper limit counts classes."""
+        for position, item in enumerate(items):
+            if not (isinstance(item, Scripted) and isinstance(item.base, Word) and item.base.name == "sum"
+                    and item.sup is not None):
+                continue
+            size = key_of(item.sup)
+            if not size or not _namelike(item.sup):
+                continue
+            var = key_of(_sum_variable(item.sub))
+            if not var:
+                continue
+            batch, classes = _index_positions(items[position + 1:], var)
+            votes = self.size_votes.setdefault(size, [0, 0])
+            votes[0] += batch
+            votes[1] += classes
+            self.sizes[size] = "batch" if votes[0] and not votes[1] else "classes"
 
     def derivative(self, frac: Frac) -> None:
         num = list(frac.num.items) if isinstance(frac.num, Product) else [frac.num]
@@ -78,6 +101,32 @@ class Usage:
                 self.derivative_pairs.append((key_of(top.base) or "", variable or ""))
             elif _namelike(top) and key_of(top):
                 self.loss_candidates.append(key_of(top) or "")
+
+
+def _sum_variable(sub: Node | None) -> Node | None:
+    inner = sub.items[0] if isinstance(sub, Group) and len(sub.items) == 1 else sub
+    return inner.lhs if isinstance(inner, Rel) else inner
+
+
+def _index_positions(nodes: list[Node], var: str) -> tuple[int, int]:
+    """How often ``var`` leads a double index (y_{nj}: an example index) and stands alone (y_j: a class)."""
+    leads = alone = 0
+    stack: list[object] = list(nodes)
+    while stack:
+        item = stack.pop()
+        if isinstance(item, Scripted) and item.sub is not None and key_of(item.base) not in ("delta", "I"):
+            sub = item.sub.items[0] if isinstance(item.sub, Group) and len(item.sub.items) == 1 else item.sub
+            if isinstance(sub, Word) and not sub.command and sub.name == var:
+                alone += 1
+            elif isinstance(sub, Word) and not sub.command and len(sub.name) == 2 and sub.name[0] == var:
+                leads += 1
+            elif isinstance(sub, (Group, Product)) and len(sub.items) == 2 and key_of(sub.items[0]) == var:
+                leads += 1
+        if isinstance(item, tuple):
+            stack.extend(item)
+        elif hasattr(item, "__dataclass_fields__"):
+            stack.extend(getattr(item, name) for name in item.__dataclass_fields__)  # type: ignore[union-attr]
+    return leads, alone
 
 
 def _is_marker(node: Node) -> bool:
@@ -195,6 +244,7 @@ def provisional_roles(document: Document, usage: Usage) -> Roles:
     vocabulary = Vocabulary(logits=NOBODY, prob_symbols=set(), prob_functions=set(), labels=NOBODY,
                             loss={NOBODY}, classes=NOBODY, batch=NOBODY, label_name=None, weights=NOBODY,
                             inputs=NOBODY, bias=NOBODY, vector_keys=set(usage.vector_keys))
+    vocabulary.sizes = dict(usage.sizes)
     definer = Definer(Interpreter(vocabulary))
     for chain in document.chains:
         head, rhs = first_equation(chain)
@@ -232,6 +282,7 @@ def vocabulary_for(notation: Notation, explicit: set[str], roles: Roles, usage: 
     defaults; no built-in name shadows one of the document's. Returns it with the role -> symbol table."""
     vocabulary = Vocabulary.from_notation(notation)
     vocabulary.vector_keys = set(usage.vector_keys)
+    vocabulary.sizes = dict(usage.sizes)
     found = dict(roles.found)
     if "linear" in explicit:
         explicit = explicit | {"logits"}
@@ -248,7 +299,13 @@ def vocabulary_for(notation: Notation, explicit: set[str], roles: Roles, usage: 
         vocabulary.loss = {found["loss"], "CE"}
     if "classes" not in explicit and "classes" in found:
         vocabulary.classes = found["classes"]
+    if "batch" not in explicit and usage.sizes.get(vocabulary.batch) != "batch":
+        vocabulary.batch = next((k for k, v in sorted(usage.sizes.items()) if v == "batch"), NOBODY)
+    if "classes" not in explicit and "classes" not in found and vocabulary.classes not in usage.sizes:
+        vocabulary.classes = next((k for k, v in sorted(usage.sizes.items()) if v == "classes"),
+                                  vocabulary.classes)
     if vocabulary.logits in document_defines and "logits" not in explicit:  # logits the document defines (a layer): its own quantities
+        vocabulary.own_logits = vocabulary.logits
         vocabulary.logits, vocabulary.prob_symbols = NOBODY, set()
     taken = {vocabulary.logits, vocabulary.labels, *vocabulary.prob_symbols, *vocabulary.loss}
     if "linear" not in explicit:

@@ -91,21 +91,27 @@ def match_cross_entropy(body: sp.Expr, probs: str | None) -> tuple[str, str | No
     return None
 
 
-_ONE_HOT = re.compile(r"one[- ]?hot", re.I)
-_DISTRIBUTION = re.compile(r"(soft (labels?|targets?)|label smoothing|(labels?|targets?)[^.]{0,60}"
-                           r"(probability )?distribution)", re.I)
+_ONE_HOT = re.compile(r"(?<!not a )(?<!not )(?<!non-)one[- ]?hot", re.I)
+_ANY = re.compile(r"multi[- ]?(hot|label)", re.I)
+_DISTRIBUTION = re.compile(r"soft (labels?|targets?)|label smoothing|smoothed labels?|"
+                           r"(labels?|targets?)[^.]{0,80}(probability )?distribution|"
+                           r"distribution[^.]{0,40}(labels?|targets?)", re.I)
 _CLASS = re.compile(r"\$\\?([A-Za-z](?:_\{?[A-Za-z]\}?)?)\$\s+(?:is|denotes|be)\s+the\s+(?:index\s+of\s+the\s+)?"
                     r"(?:correct|true|target|right|ground[- ]truth)\s+(?:class|label)", re.I)
 
 
 def target_in_prose(text: str) -> str | None:
-    """The target a document states in words: one-hot, a distribution, or "c is the correct class"."""
+    """The target a document states in words: "c is the correct class", multi-hot (anything), a
+    distribution, one-hot — the more specific statement first, since a text often names the others in
+    passing ("not a one-hot vector")."""
     if (found := _CLASS.search(text)) is not None:
         return f"class {found.group(1)}"
-    if _ONE_HOT.search(text):
-        return "one-hot"
+    if _ANY.search(text):
+        return "any"
     if _DISTRIBUTION.search(text):
         return "distribution"
+    if _ONE_HOT.search(text):
+        return "one-hot"
     return None
 
 

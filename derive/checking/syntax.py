@@ -101,6 +101,14 @@ class Frobenius:
 
 
 @dataclass(frozen=True)
+class Divide:
+    """``/ b`` inside a product (inline ``a/b``): divides what comes before it by ``b``."""
+
+    divisor: "Node"
+    col: int
+
+
+@dataclass(frozen=True)
 class Indicator:
     col: int
 
@@ -110,7 +118,7 @@ class Cases:
     rows: tuple[tuple["Node", "Node | None"], ...] = field(default_factory=tuple)
 
 
-Node = Union[Num, Word, Accent, Scripted, Group, Frac, Sum, Product, Rel, Frobenius, Indicator, Cases]
+Node = Union[Num, Word, Accent, Scripted, Group, Frac, Sum, Product, Rel, Frobenius, Indicator, Cases, Divide]
 
 
 @lru_cache(maxsize=1)
@@ -147,6 +155,10 @@ def _build(tree) -> Node:  # type: ignore[no-untyped-def]
         return items[0] if len(items) == 1 else Product(items)
     if kind == "explicit":
         return _build(kids[1])
+    if kind == "explicit_negative":  # a \cdot -b: the factor -b
+        return Sum(((-1, _build(kids[2])),))
+    if kind == "slash":
+        return Divide(_build(kids[1]), _col(kids[0]))
     if kind == "factor":
         node = _build(kids[0])
         for script in kids[1:]:
