@@ -174,7 +174,24 @@ MATH_TOKENS = [
 PRELUDES = ["", "---\nderive:\n  logits: a\n  probs: p\n---\n", "---\nderive: {target: class c}\n---\n",
             "% derive: logits = o\n", "<!-- derive: case j \\neq k -->\n", "Let $S = \\sum_m e^{z_m}$.\n",
             "\\begin{document}\n", "\ufeff"]
-blocks = st.lists(st.sampled_from(MATH_TOKENS), min_size=1, max_size=24).map(" ".join)
+ATOMS = ["z_k", "z_j", "z_i", "\\hat{y}_k", "\\hat{y}_j", "y_k", "y_j", "p_k", "a_k", "x", "L", "S", "1", "2", "0",
+         "-1", "99999999", "n", "\\delta_{jk}", "\\mathbb{1}[k = c]", "1(k = c)", "e", "\\infty", "W", "b", "x^T",
+         "\\mathbf{W}", "W_{kl}", "o_k", "\\ell_j", "\\sigma", "\\int", "θ", "\x1b", "\u202e", "\\text{if }", "\\dots"]
+WRAPS = ["\\frac{{{0}}}{{{1}}}", "\\frac{{\\partial {0}}}{{\\partial {1}}}", "\\frac{{\\partial}}{{\\partial z_k}} {0}",
+         "{0} + {1}", "{0} - {1}", "{0} {1}", "{0} \\cdot {1}", "{0}/{1}", "{0}^{{{1}}}", "e^{{{0}}}", "\\exp({0})",
+         "\\log({0})", "\\log {0}", "\\ln({0})", "\\sqrt{{{0}}}", "\\sum_j {0}", "\\sum_{{j=1}}^{{n}} {0}",
+         "\\sum_{{j \\neq k}} {0}", "({0})", "\\left({0}\\right)", "\\sigma({0})", "f({0})", "f'({1})", "{0}!",
+         "\\begin{{cases}} {0} & j = k \\\\ {1} & j \\neq k \\end{{cases}}", "{0}^{{10}}", "({0})^{{1/2}}"]
+expressions = st.recursive(
+    st.sampled_from(ATOMS),
+    lambda inner: st.tuples(st.sampled_from(WRAPS), inner, inner).map(lambda t: t[0].format(t[1], t[2])),
+    max_leaves=10)
+equations = st.lists(expressions, min_size=2, max_size=4).map(" = ".join)
+blocks = st.one_of(
+    st.lists(equations, min_size=1, max_size=3).map("\n".join),
+    st.lists(expressions, min_size=2, max_size=4).map(lambda sides: sides[0] + " &= " + " \\\\\n &= ".join(sides[1:])),
+    st.lists(st.sampled_from(MATH_TOKENS), min_size=1, max_size=24).map(" ".join),  # token soup: unbalanced too
+)
 documents = st.builds(
     lambda prelude, bodies, style: prelude + "\n".join(
         (f"$$\n{body}\n$$" if style == 0 else f"\\[\n{body}\n\\]" if style == 1 else
