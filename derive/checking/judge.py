@@ -261,8 +261,8 @@ class Checker:
             verdict.unknown(error.message, error.column)
             return
         case = self.with_subscript_conditions(case)
-        if case and not _relations(relevant(case, free_indices(lhs) | free_indices(rhs))):
-            verdict.case = None   # a case about other indices (a summation index, another chain's) says nothing
+        if case and _about_summation_indices(case, lhs, rhs):
+            verdict.case = None   # a case about a summation index (prose about the sum) is not this step's case
         self.sync_batch()
         if lhs.has(mtx.Frobenius) or rhs.has(mtx.Frobenius):  # A : B, written out as Σ_ab A_ab B_ab
             try:
@@ -414,8 +414,11 @@ class Checker:
 
 
 
-def _relations(case: Case | None) -> bool:
-    return bool(case and (case.equal or case.distinct))
+def _about_summation_indices(case: Case, *sides: sp.Expr) -> bool:
+    bound = {limit[0].name for side in sides for total in side.atoms(sp.Sum) for limit in total.limits}
+    free = {s.name for side in sides for s in free_indices(side)}
+    named = {name for pair in case.equal + case.distinct for name in pair}
+    return bool(named & bound - free)
 
 
 def _contradicts(case: Case, a: str, b: str, equal: bool) -> bool:
