@@ -214,7 +214,8 @@ def test_front_matter_refuses_aliases_tags_depth_and_size():
     assert front_matter("---\ntitle: '*not an alias*'\nderive: {logits: a}\n---\n", "f.md") == {"logits": "a"}
 
 
-@pytest.mark.parametrize("value", ["9" * 5000, "2001-13-45", "2024-02-30T25:61:00Z", "0b" + "1" * 20000, ".nan", "1e999"])
+@pytest.mark.parametrize("value", ["9" * 5000, "2001-13-45", "2024-02-30T25:61:00Z", "0b" + "1" * 10000, ".nan", "1e999"],
+                         ids=["digits", "month", "day", "binary", "nan", "inf"])
 def test_front_matter_scalars_are_never_constructed(value):
     """Only text is built from front matter: a 5,000-digit integer or the 13th month is not an internal error."""
     assert front_matter(f"---\ndate: {value}\nderive:\n  classes: {value}\n---\n", "f.md") == {"classes": value}
