@@ -174,8 +174,15 @@ def render_directive(directive: Directive, latex: bool, path: str, defaults: dic
         raise
     except DeriveError as error:
         raise InputError(str(error), *where) from None
-    text = fit_headings(text, latex, heading)
-    return "\n" + text.strip("\n") + "\n\n"
+    text = fit_headings(text, latex, heading).strip("\n")
+    if _SETS_CASE.search(text):  # the block's case must not hold for the author's text after it
+        text += "\n\n" + ("% derive: case none" if latex else "<!-- derive: case none -->")
+    return "\n" + text + "\n\n"
+
+
+# A generated block that declares a case (a marker, or a LaTeX case paragraph that `derive check` reads as one)
+_SETS_CASE = re.compile(r"^[ \t]*(?:<!--[ \t]*derive:[ \t]*case[ \t]|%[ \t]*derive:[ \t]*case[ \t]|\\paragraph\{Case)",
+                        re.M)
 
 
 def heading_level(value: str | None, latex: bool, where: tuple[str, int]) -> int | None:

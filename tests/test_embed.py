@@ -160,6 +160,23 @@ def test_a_case_excerpt_without_heading_keeps_its_case_as_text(tmp_path):
     assert numbers(block)[0] == 1
 
 
+@pytest.mark.parametrize("suffix, notes", [
+    (".md", '<!-- derive: show softmax-jacobian case="j \\neq k" -->\n<!-- derive: end -->\n\nFor any j, k:\n\n'
+            '$$\\frac{\\partial \\hat{y}_j}{\\partial z_k} = -\\hat{y}_j \\hat{y}_k$$\n'),
+    (".tex", '% derive: show softmax-jacobian case="j \\neq k"\n% derive: end\nFor any $j$, $k$:\n'
+             '\\[ \\frac{\\partial \\hat{y}_j}{\\partial z_k} = -\\hat{y}_j \\hat{y}_k \\]\n'),
+])
+def test_the_case_of_a_block_ends_with_it(tmp_path, suffix, notes):
+    """An embedded j != k block must not make the author's own step after it hold only for j != k."""
+    path = tmp_path / f"notes{suffix}"
+    path.write_text(notes, encoding="utf-8")
+    assert run_cli("embed", str(path), "--in-place").returncode == 0
+    report = derive.check(path)
+    generated, mine = report.steps[:-1], report.steps[-1]
+    assert generated and all(s.verdict == "valid" for s in generated)
+    assert mine.verdict == "invalid" and not mine.case
+
+
 def test_a_directive_overrides_the_front_matter(tmp_path):
     notes = tmp_path / "notes.md"
     notes.write_text(FRONT.replace('part="chain"', 'part="chain" logits="\\theta"'), encoding="utf-8")
