@@ -6,6 +6,7 @@ import argparse
 import os
 import difflib
 import sys
+from pathlib import Path
 from typing import Sequence
 
 from .catalogue import CATALOGUE
@@ -127,7 +128,9 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     if args.format not in ("text", "json"):
         raise UsageError(f"unknown format {args.format!r} for check (known: text, json)")
-    report = check(args.file, **parse_assignments(args.notation))  # '-' is standard input
+    # a path is passed as a Path, so that a name with '$' or '\\' is never taken for the text itself; '-' is stdin
+    source = args.file if args.file == "-" else Path(args.file)
+    report = check(source, **parse_assignments(args.notation))
     if args.format == "json":
         sys.stdout.write(report.to_json())
     else:

@@ -80,6 +80,13 @@ def test_check_and_embed_read_standard_input():
     assert refused.returncode == 2 and "standard input" in refused.stderr
 
 
+def test_check_reads_a_file_whose_name_looks_like_latex(tmp_path):
+    path = tmp_path / "week$3\\notes.md"
+    path.write_text("$$\\frac{\\partial L}{\\partial z_k} = \\hat{y}_k - y_k$$\n", encoding="utf-8")
+    done = run_cli("check", str(path))
+    assert done.returncode == 0 and done.stdout.startswith(f"{path}: 1 valid"), done.stderr
+
+
 def test_show_part_and_case_are_excerpts_numbered_from_1():
     done = run_cli("show", "softmax-cross-entropy", "--part", "chain")
     assert done.returncode == 0 and "(1)" in done.stdout and "Result" not in done.stdout
