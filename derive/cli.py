@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import os
 import difflib
+import os
 import sys
 from pathlib import Path
 from typing import Sequence
 
+from . import __version__
 from .catalogue import CATALOGUE
 from .errors import DeriveError, UsageError
 
@@ -25,7 +26,7 @@ class Parser(argparse.ArgumentParser):
 def build_parser() -> Parser:
     parser = Parser(prog="derive", description="Step-by-step gradients of softmax and cross-entropy, "
                     "every step verified.")
-    parser.add_argument("--version", action="version", version="derive 0.1.0")
+    parser.add_argument("--version", action="version", version=f"derive {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     commands.add_parser("list", help="list the catalogued derivations and their parts")
     show = commands.add_parser("show", help="show a derivation step by step", epilog=notation_help(),
@@ -40,7 +41,7 @@ def build_parser() -> Parser:
                       help="notes (default: the steps a course shows), full (every rule application) or brief")
     show.add_argument("--flavor", help="Markdown math delimiters: dollar (default) or gfm; markdown only")
     show.add_argument("--notation", action="append", default=[], metavar="KEY=VALUE",
-                      help="notation, repeatable: logits, probs, labels, target, classes, loss, batch, ...")
+                      help="notation, repeatable (the keys and their defaults are listed below)")
     show.add_argument("--part", metavar="PART", help="only this part (see 'derive list'); its steps numbered from 1")
     show.add_argument("--case", metavar="CASE", help="only this case, e.g. 'j \\neq k'; its steps numbered from 1")
     show.add_argument("-o", "--output", metavar="FILE", help="write to FILE (atomically) instead of standard output")
