@@ -59,6 +59,17 @@ def test_a_symlink_stays_a_link_and_its_target_is_written(tmp_path):
     assert out.is_symlink() and target.read_text(encoding="utf-8").startswith("The Jacobian of softmax")
 
 
+def test_a_dangling_symlink_creates_its_target_and_a_loop_is_refused(tmp_path):
+    link = tmp_path / "notes.txt"
+    link.symlink_to("made.txt")
+    assert run_cli("show", "cross-entropy", "-o", str(link)).returncode == 0
+    assert link.is_symlink() and (tmp_path / "made.txt").read_text(encoding="utf-8").startswith("The derivative")
+    (tmp_path / "a").symlink_to("b")
+    (tmp_path / "b").symlink_to("a")
+    done = run_cli("show", "cross-entropy", "-o", str(tmp_path / "a"))
+    assert done.returncode == 2 and "symbolic links" in done.stderr and not leftovers(tmp_path)
+
+
 def test_a_read_only_target_is_refused_unless_forced(tmp_path):
     notes = tmp_path / "notes.md"
     notes.write_text(NOTES, encoding="utf-8")
