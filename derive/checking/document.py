@@ -136,7 +136,7 @@ def _scan(document: Document) -> None:
         if kind == "case":
             case, case_offset = (None if value.strip().lower() in ("none", "all") else value.strip()), offset
         elif kind == "heading":
-            case, case_offset = _case_in(value or ""), offset
+            case, case_offset = _case_in(value or "", heading=True), offset
         else:
             match = by_start[offset]
             if offset < previous_end:
@@ -214,9 +214,10 @@ def _sentence_before(text: str, start: int, end: int) -> str:
     return last
 
 
-def _case_in(text: str) -> str | None:
-    """A case stated in prose: 'Case 1: j = k', 'In the case where $i \\neq j$'."""
-    if not _CASE_WORDS.search(text):
+def _case_in(text: str, heading: bool = False) -> str | None:
+    """A case stated in prose: 'Case 1: j = k', 'In the case where $i \\neq j$', or a heading
+    'Off-diagonal entries ($m \\neq i$)'."""
+    if not heading and not _CASE_WORDS.search(text):
         return None
     found = _CASE_IN_TEXT.search(text.replace("$", " "))
     if not found:
@@ -235,9 +236,14 @@ _WRAPPERS = re.compile(r"\\begin\{(aligned|align\*?|split|gathered|gather\*?|arr
                        r"|\\(label|tag\*?)\{[^}]*\}|\\nonumber|\\notag")
 
 
+_AND = re.compile(r"(?:\\q?quad|\\[,;: ]|~|\s)*\\(?:text|mbox|mathrm)\s*\{\s*(?:and|or)\s*\}(?:\\q?quad|\\[,;: ]|~|\s)*")
+
+
 def _chains(body: str, base: int) -> list[Chain]:
-    """Split a display block into rows and chains; rows that start with '=' continue the previous chain."""
+    """Split a display block into rows and chains; rows that start with '=' continue the previous chain;
+    ``A = B \\quad\\text{and}\\quad C = D`` is two rows."""
     text = _WRAPPERS.sub(lambda m: " " * len(m.group()), body)
+    text = _AND.sub(lambda m: "\\\\" + " " * (len(m.group()) - 2), text)
     rows = _split_rows(text)
     chains: list[Chain] = []
     for row_start, row_end in rows:

@@ -82,6 +82,7 @@ class Vocabulary:
     sizes: dict[str, str] = field(default_factory=dict)  # K, N, m as upper limits: "classes" or "batch"
     own_logits: str | None = None   # the logits when they are the document's own quantity (a layer's output)
     unreadable: dict[str, int] = field(default_factory=dict)   # names whose definition could not be read: line
+    matrix_names: set[str] = field(default_factory=set)  # names declared as vectors/matrices (front matter)
 
     @classmethod
     def from_notation(cls, notation: Notation) -> "Vocabulary":
@@ -152,6 +153,8 @@ class Interpreter:
             return tuple(ix for item in node.items for ix in self.indices(item))
         if isinstance(node, Product):
             return tuple(ix for item in node.items for ix in self.indices(item))
+        if isinstance(node, Sum):  # z_{n-1}, x_{i+1}
+            return (sp.Add(*(sign * self.index_value(term) for sign, term in node.terms)),)
         if isinstance(node, Rel) and node.op in ("=", "\\neq", "\\ne"):  # y_{k=i}: entry i; θ_{i≠k}: i, i ≠ k
             (left,), (right,) = self.indices(node.lhs), self.indices(node.rhs)
             if node.op == "=":
@@ -162,6 +165,12 @@ class Interpreter:
         if isinstance(node, Accent) and node.kind in TRANSPARENT_ACCENTS:
             return self.indices(node.body)
         raise Unsupported("cannot read this subscript as an index", _col(node))
+
+    def index_value(self, node: Node) -> sp.Expr:
+        found = self.indices(node)
+        if len(found) != 1:
+            raise Unsupported("cannot read this index arithmetic", _col(node))
+        return found[0]
 
     # -- names --------------------------------------------------------------------------------------------
 
@@ -198,10 +207,10 @@ class Interpreter:
             if param is None or len(idx) != 1:
                 raise Unsupported(f"{key} is defined without an index", _col(base))
             return body.xreplace({param: idx[0]})
-        if key == "delta":
+        if key == "delta" or (key in ("I", "1") and len(idx) == 2 and OWN + "I" not in self.v.scope):
             if len(idx) != 2:
                 raise Unsupported("the Kronecker delta takes two indices", _col(base))
-            return sp.KroneckerDelta(*idx)
+            return sp.KroneckerDelta(*idx)   # δ_ij, and I_ij: the entries of the identity
         self.check_readable(key, base)
         if key in self.v.functions:
             raise Unsupported(f"{_display(key)} is a function: write its argument, as in {_display(key)}(x)",
@@ -224,7 +233,7 @@ class Interpreter:
             return mtx.differential(self.name(Word(node.name[1:], node.col + 1)))
         if key == "I" and "I" not in self.v.definitions:
             return mtx.IDENTITY
-        if key in vectors:
+        if key in vectors and (key in self.v.vector_keys or key in self.v.matrix_names):
             if vectors[key] in ("W", "x", "b"):
                 self.uses_linear = True
             return mtx.MATRICES[vectors[key]]
@@ -263,6 +272,8 @@ class Interpreter:
     def expr(self, node: Node) -> sp.Expr:
         if isinstance(node, Num):
             return sp.Rational(node.value)
+        if isinstance(node, Sum) and any(_is_dots(term) for _, term in node.terms):
+            return self.elided_sum(node)
         if isinstance(node, Sum):
             terms = [sign * self.expr(term) for sign, term in _attach_sum_bodies(node.terms)]
             if not _has_matrix(terms):
@@ -301,14 +312,31 @@ class Interpreter:
             return mtx.ONES
         raise Unsupported("cannot read this expression", _col(node))
 
+    def elided_sum(self, node: Sum) -> sp.Expr:
+        """``e^{z_1} + \\dots + e^{z_n}``: the sum of the pattern over every index, Σ_{d=1}^{n} e^{z_d}."""
+        signs = {sign for sign, _ in node.terms}
+        concrete = [self.expr(term) for _, term in node.terms if not _is_dots(term)]
+        if len(signs) != 1 or len(concrete) < 2:
+            raise Unsupported("cannot read this elided sum", _col(node))
+        first, last = concrete[0], concrete[-1]
+        dummy = sp.Symbol("d·dots", integer=True)
+        template = first.replace(lambda e: isinstance(e, sp.Indexed) and sp.S.One in e.indices,
+                                 lambda e: e.base[tuple(dummy if ix == 1 else ix for ix in e.indices)])
+        for upper in sorted(last.free_symbols, key=str):
+            if upper.is_integer and template.xreplace({dummy: upper}) == last:
+                return signs.pop() * sp.Sum(template, (dummy, 1, upper))
+        raise Unsupported("cannot read this elided sum: write its first and last terms, as in "
+                          "e^{z_1} + \\dots + e^{z_n}", _col(node))
+
     def scripted(self, node: Scripted) -> sp.Expr:
         if node.primes:
             raise Unsupported("primes (u') are not read; write the derivative out", _col(node.base))
         base = node.base
         if isinstance(base, Word) and base.name == "e" and not base.command and node.sub is None:
             return sp.exp(self.expr(node.sup))
-        if isinstance(base, Indicator) and node.sub is not None:
-            return self.indicator(node.sub, base.col)
+        if (isinstance(base, Indicator) or isinstance(base, Num) and base.value == "1") and node.sub is not None \
+                and _holds_relation(node.sub):   # \mathbb{1}_{i=j}, 1_{k = c}
+            return self.indicator(node.sub, _col(base))
         if isinstance(base, Word) and not base.command and len(base.name) > 1 and node.sub is None \
                 and not self.known(base.name):  # yx^T, pp^T: TeX puts the superscript on the last letter
             head, last = base.name[:-1], base.name[-1]
@@ -492,6 +520,9 @@ class Interpreter:
             if _is_big_operator(following):  # \ln \sum_d e^{a_d}: the log of the whole sum
                 argument = self.product(rest)
                 return (sp.exp(argument) if item.name == "exp" else sp.log(argument)), len(rest)
+            if len(rest) > 1 and _is_call(rest[1]) and self.application(following, rest[1:]) is not None:
+                argument, used = self.application(following, rest[1:])  # \log \sigma(u): log of σ(u)
+                return (sp.exp(argument) if item.name == "exp" else sp.log(argument)), 1 + used
             argument = self.expr(following)
             if isinstance(argument, sp.MatrixExpr):
                 if item.name == "exp":
@@ -684,7 +715,9 @@ class Interpreter:
         if len(var_nodes) != 1:
             raise Unsupported("cannot read the variable of this derivative", frac.col)
         var = self.expr(var_nodes[0])
-        if not isinstance(var, (sp.Indexed, sp.MatrixSymbol, mtx.RowOf)):
+        if isinstance(var, sp.Symbol) and var.name.startswith(OWN):  # d/dt, ∂ℓ/∂u: by a scalar
+            pass
+        elif not isinstance(var, (sp.Indexed, sp.MatrixSymbol, mtx.RowOf)):
             raise Unsupported("derivatives are read by entries of a vector, as in \\partial z_k", frac.col)
         body_nodes = numerator_marker[1] + num[1:]
         if not body_nodes:
@@ -764,6 +797,15 @@ def _items(node: Node) -> list[Node]:
     if isinstance(node, Product):
         return list(node.items)
     return [node]
+
+
+def _holds_relation(node: Node) -> bool:
+    inner = node.items[0] if isinstance(node, Group) and len(node.items) == 1 else node
+    return isinstance(inner, Rel)
+
+
+def _is_dots(node: Node) -> bool:
+    return isinstance(node, Word) and node.command and node.name == "dots"
 
 
 def _attach_sum_bodies(terms: tuple[tuple[int, Node], ...]) -> list[tuple[int, Node]]:

@@ -164,6 +164,9 @@ class Checker:
             self.maybe_define(chain)
             return
         case, case_error = self.case_of(chain)
+        _drop_elided_sides(chain)
+        if len(chain.sides) < 2:
+            return
         first = 0
         if self.maybe_define(chain):
             first = 1
@@ -412,6 +415,17 @@ class Checker:
         return None
 
 
+
+
+_ELIDED = {"\\dots", "\\cdots", "\\ldots", "...", "\\vdots"}
+
+
+def _drop_elided_sides(chain: Chain) -> None:
+    """``A = \\dots = C``: steps left out; A = C is the step to check."""
+    for position in range(len(chain.sides) - 1, 0, -1):
+        if chain.sides[position].text.strip() in _ELIDED:
+            del chain.sides[position]
+            del chain.equals[position if position < len(chain.equals) else -1]
 
 
 def _about_summation_indices(case: Case, *sides: sp.Expr) -> bool:

@@ -21,7 +21,7 @@ from .scope import OWN, Quantity, own_scalar, own_vector
 from .syntax import Accent, Frac, Group, Node, Num, Product, Rel, Scripted, Unsupported, Word, parse
 
 NOBODY = "\x00"  # a key no document can write: a role that is not mapped onto derive's built-in names
-INDEX_LETTERS = set("ijklmnqrstuvabcd")
+INDEX_LETTERS = set("ijkl")  # a bare i = ... states an index value, not a definition
 
 
 def parse_or_none(text: str) -> Node | None:
@@ -283,6 +283,10 @@ def vocabulary_for(notation: Notation, explicit: set[str], roles: Roles, usage: 
     vocabulary = Vocabulary.from_notation(notation)
     vocabulary.vector_keys = set(usage.vector_keys)
     vocabulary.sizes = dict(usage.sizes)
+    vocabulary.matrix_names = {notation_key(getattr(notation, role)) for role in ("logits", "labels")
+                               if role in explicit} | {notation_key(v) for v in notation.probs if "probs" in explicit}
+    if "linear" in explicit:
+        vocabulary.matrix_names |= {vocabulary.weights, vocabulary.inputs, vocabulary.bias, vocabulary.logits}
     found = dict(roles.found)
     if "linear" in explicit:
         explicit = explicit | {"logits"}

@@ -100,12 +100,17 @@ _CLASS = re.compile(r"\$\\?([A-Za-z](?:_\{?[A-Za-z]\}?)?)\$\s+(?:is|denotes|be)\
                     r"(?:correct|true|target|right|ground[- ]truth)\s+(?:class|label)", re.I)
 
 
+_HOT_AT = re.compile(r"only\s+\$\\?[A-Za-z]+_\{?([a-z])\}?\$\s+is\s+(?:non-?zero|one|1|equal to (?:1|one))", re.I)
+
+
 def target_in_prose(text: str) -> str | None:
     """The target a document states in words: "c is the correct class", multi-hot (anything), a
     distribution, one-hot — the more specific statement first, since a text often names the others in
     passing ("not a one-hot vector")."""
     if (found := _CLASS.search(text)) is not None:
         return f"class {found.group(1)}"
+    if (found := _HOT_AT.search(text)) is not None:
+        return f"one-hot {found.group(1)}"
     if _ANY.search(text):
         return "any"
     if _DISTRIBUTION.search(text):

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+import re
 from typing import Union
 
 MAX_LENGTH = 4000
@@ -180,9 +181,14 @@ def _build(tree) -> Node:  # type: ignore[no-untyped-def]
         return Frac(_build(parts[0]), _build(parts[1]), _col(kids[0]))
     if kind == "accent":
         name = str(kids[0]).lstrip("\\")
-        return Accent(name, _build(kids[1]), _col(kids[0]))
+        body = _build(kids[1])
+        if isinstance(body, Scripted) and body.sub is not None and body.sup is None and not body.primes:
+            return Scripted(Accent(name, body.base, _col(kids[0])), body.sub)  # \hat{y_k} is \hat{y}_k
+        return Accent(name, body, _col(kids[0]))
     if kind == "opname":
         return Word(str(kids[1]), _col(kids[0]))
+    if kind == "dots":
+        return Word("dots", _col(kids[0]), command=True)
     if kind == "indicator":
         return Indicator(_col(kids[0]))
     if kind == "cases":
@@ -201,10 +207,19 @@ def _build(tree) -> Node:  # type: ignore[no-untyped-def]
 def _condition(tree) -> Node | None:  # type: ignore[no-untyped-def]
     from lark import Token
 
-    parts = [_build(k) for k in tree.children if not (isinstance(k, Token) and k.type == "COLON")]
+    parts = [_strip_words(_build(k)) for k in tree.children if not (isinstance(k, Token) and k.type == "COLON")]
     if len(parts) == 1 and isinstance(parts[0], Word) and parts[0].name in ("otherwise", "else"):
         return None
     return parts[0] if len(parts) == 1 else Group(",", tuple(parts), 0)
+
+
+def _strip_words(node: Node) -> Node:
+    """``if i = k`` -> ``i = k``: the words of a cases condition say nothing the relation does not."""
+    if isinstance(node, Rel) and isinstance(node.lhs, Product) and isinstance(node.lhs.items[0], Word) \
+            and node.lhs.items[0].name in _TEXT_WORDS:
+        rest = node.lhs.items[1:]
+        return Rel(node.op, rest[0] if len(rest) == 1 else Product(rest), node.rhs)
+    return node
 
 
 def _script(node: Node, script) -> Node:  # type: ignore[no-untyped-def]
@@ -243,6 +258,48 @@ def nesting_depth(text: str) -> int:
     return deepest
 
 
+_TEXT_WORDS = ("if", "for", "when", "where", "whenever", "otherwise", "else")
+
+
+def _as_latex_reads(text: str) -> str:
+    """Rewrite what TeX reads differently from its look, in one linear pass: ``{a \\over b}`` is
+    ``\\frac{a}{b}``, ``\\theta{_k}`` is ``\\theta_{k}``, and ``\\text{if }`` in a condition is a word."""
+    text = text.replace("{_", "_{")
+    for word in _TEXT_WORDS:
+        text = re.sub(rf"\\(?:text|mathrm|textrm)\s*\{{\s*{word}\s*[,.;]?\s*\}}", f" {word} ", text)
+    if "\\over" not in text:
+        return text
+    out: list[str] = []
+    stack: list[int] = []          # positions in ``out`` where each open group starts
+    overs: dict[int, int] = {}     # group start -> position in ``out`` of its \over
+    position = 0
+    while position < len(text):
+        if text.startswith("\\over", position) and not text[position + 5:position + 6].isalpha():
+            overs[stack[-1] if stack else -1] = len(out)
+            out.append("}{")
+            position += 5
+            continue
+        char = text[position]
+        if char == "\\" and position + 1 < len(text):
+            out.append(text[position:position + 2])
+            position += 2
+            continue
+        if char == "{":
+            stack.append(len(out))
+            out.append("{")
+        elif char == "}" and stack:
+            start = stack.pop()
+            if start in overs:
+                out[start] = "\\frac{"
+            out.append("}")
+        else:
+            out.append(char)
+        position += 1
+    if -1 in overs:  # a top-level \over: the whole side is the fraction
+        return "\\frac{" + "".join(out) + "}"
+    return "".join(out)
+
+
 def parse(text: str) -> Node:
     """Parse one side of an equation; raise Unsupported with a column on anything we do not read."""
     from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
@@ -253,6 +310,7 @@ def parse(text: str) -> Node:
         raise Unsupported(f"brackets nested deeper than {MAX_DEPTH}", 1)
     if not text.strip():
         raise Unsupported("empty expression", 1)
+    text = _as_latex_reads(text)
     try:
         return _build(_parser().parse(text))
     except UnexpectedToken as error:
