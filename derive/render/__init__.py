@@ -274,7 +274,8 @@ def justification(view: View, step: Step, fmt: str) -> str:
 
     text = str(module.justify(step, facts(step), view.names, fmt))
     if step.merged:  # a combined step also names, in order, every rule folded into it
-        clauses = [str(module.short(each, facts(each), view.names, fmt)).strip() for each in step.folded]
+        clauses = list(dict.fromkeys(str(module.short(each, facts(each), view.names, fmt)).strip()
+                                     for each in step.folded))  # a rule used twice is named once
         text += " " + str(module.along(clauses, fmt))
     if fmt != "text":  # inline math: plain brackets, which may break across lines and keep the line's height
         text = text.replace("\\left(", "(").replace("\\right)", ")")

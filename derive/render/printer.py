@@ -113,10 +113,19 @@ class NotationMixin:
                 out.append(f" {self.MINUS} {text[1:].lstrip()}" if negative else f" + {text}")
         return "".join(out)
 
+    _more_terms = False  # the product being printed is followed by more terms of a sum
+
     def _print_Add(self, expr: sp.Add, order: str | None = None) -> str:
         terms = self.ordered_terms(expr)
-        return self.join_terms([self.bracket_open_sum(term, self._print(term)) if number < len(terms) - 1
-                                else self._print(term) for number, term in enumerate(terms)])
+        texts = []
+        for number, term in enumerate(terms):
+            self._more_terms = number < len(terms) - 1 and isinstance(term, sp.Mul)  # read by _print_Mul only
+            try:
+                text = self._print(term)
+            finally:
+                self._more_terms = False
+            texts.append(self.bracket_open_sum(term, text) if number < len(terms) - 1 else text)
+        return self.join_terms(texts)
 
     def bracket_open_sum(self, term: sp.Expr, text: str) -> str:
         """A term that is an open Σ (Σ_j y_j ŷ_k, −Σ_j a_j) is bracketed when more terms follow, so the reader
@@ -280,14 +289,16 @@ class MathLatexPrinter(NotationMixin, LatexPrinter):
         return f"{text}^{{{exp}}}" if exp else text
 
     def _print_Derivative(self, expr: sp.Derivative) -> str:
+        """∂a/∂b as a fraction; inside a fraction as \\dfrac (a fraction in a fraction would be unreadably small)."""
         inner, var = expr.expr, expr.variables[0]
+        frac = r"\dfrac" if self._frac_depth > 0 else r"\frac"
         if isinstance(inner, (sp.Symbol, sp.Indexed, sp.exp, sp.MatrixSymbol)) or (
                 isinstance(inner, sp.log) and isinstance(inner.args[0], sp.Indexed)):
-            return rf"\frac{{\partial {self._print(inner)}}}{{\partial {self._print(var)}}}"
+            return rf"{frac}{{\partial {self._print(inner)}}}{{\partial {self._print(var)}}}"
         body = self._print(inner)
         if isinstance(inner, (sp.Add, sp.Mul, sp.Sum)) or inner.could_extract_minus_sign():
             body = rf"\left({body}\right)"
-        return rf"\frac{{\partial}}{{\partial {self._print(var)}}} {body}"
+        return rf"{frac}{{\partial}}{{\partial {self._print(var)}}} {body}"
 
     def _print_Sum(self, expr: sp.Sum) -> str:
         out, body = [], expr.function
@@ -322,7 +333,7 @@ class MathLatexPrinter(NotationMixin, LatexPrinter):
 
     def _factor(self, factor: sp.Expr, bracket_sum: bool) -> str:
         text = self._print(factor)
-        if isinstance(factor, sp.Add) or (isinstance(factor, sp.Sum) and bracket_sum):
+        if isinstance(factor, sp.Add) or isinstance(factor, sp.Sum) and bracket_sum:
             return self.paren(text)
         return text
 
@@ -330,28 +341,28 @@ class MathLatexPrinter(NotationMixin, LatexPrinter):
 
     def _print_Mul(self, expr: sp.Mul) -> str:
         """Products and quotients. A Σ among other factors is bracketed; a derivative stands after the
-        fraction, not inside it (y_j/ŷ_j · ∂ŷ_j/∂ŷ_k); a fraction inside a fraction is slashed, to stay legible."""
+        fraction, not inside it (y_j/ŷ_j · ∂ŷ_j/∂ŷ_k); a fraction inside a fraction is a \\dfrac, to stay legible."""
         if _is_unevaluated_mul(expr):
             return " ".join(self.paren(self._print(a)) for a in expr.args)
         negative, numer, denom = split_product(expr)
         after = [f for f in numer if isinstance(f, sp.Derivative)] if denom else []
         numer = [f for f in numer if f not in after]
+        # a Σ among other factors is bracketed where something follows it: a factor, or another term
+        open_end, self._more_terms = self._more_terms, False
         many = len(numer) + len(after) > 1
         self._frac_depth += bool(denom)
         try:
             alone = len(numer) == 1 and not after and bool(denom)
-            top = (self._print(numer[0]) if alone else " ".join(self._factor(f, many) for f in numer)) or "1"
+            top = (self._print(numer[0]) if alone else " ".join(
+                self._factor(f, many and (number < len(numer) - 1 or bool(after) or open_end))
+                for number, f in enumerate(numer))) or "1"
             if denom:
                 bottom = " ".join(self._factor(f, len(denom) > 1) for f in denom)
-                if self._frac_depth > 1:
-                    top = top if len(numer) <= 1 else self.paren(top)
-                    bottom = bottom if len(denom) == 1 and not isinstance(denom[0], sp.Pow) else self.paren(bottom)
-                    top = f"{top}/{bottom}"
-                else:
-                    top = rf"\frac{{{top}}}{{{bottom}}}"
-            tail = " ".join(self._factor(f, True) for f in after)
+                frac = r"\dfrac" if self._frac_depth > 1 else r"\frac"
+                top = rf"{frac}{{{top}}}{{{bottom}}}"
         finally:
             self._frac_depth -= bool(denom)
+        tail = " ".join(self._factor(f, True) for f in after)  # after the fraction, at the outer depth
         return ("- " if negative else "") + " ".join(t for t in (top, tail) if t)
 
     def _print_Pow(self, expr: sp.Pow) -> str:
