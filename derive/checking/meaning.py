@@ -8,6 +8,7 @@ the roles known, defining each quantity where the document defines it.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import sympy as sp
@@ -33,6 +34,10 @@ def parse_or_none(text: str) -> Node | None:
         return None
 
 
+_MATRIX_SIGNS = re.compile(r"\^\s*\{?\s*(?:T|\\mathsf\{T\})\b|\\top\b|\\intercal\b|\^\s*\{\s*\(|\\mathbin\s*\{\s*:\s*\}|\s:\s|"
+                           r"\\operatorname\{[Dd]iag\}|\\odot|\\mathrm\{d\}|\bd[LWb]\b")
+
+
 @dataclass
 class Usage:
     """How the document writes its symbols, from every side of every chain."""
@@ -42,10 +47,12 @@ class Usage:
     loss_candidates: list[str] = field(default_factory=list)
     sizes: dict[str, str] = field(default_factory=dict)   # upper limits of sums: "classes" or "batch"
     size_votes: dict[str, list[int]] = field(default_factory=dict)
+    matrix_mode: bool = False   # the document writes transposes, A : B, diag(...), differentials
 
     @classmethod
     def of(cls, document: Document) -> "Usage":
         usage = cls()
+        usage.matrix_mode = any(_MATRIX_SIGNS.search(side.text) for chain in document.chains for side in chain.sides)
         for chain in document.chains:
             for side in chain.sides:
                 node = parse_or_none(side.text)
@@ -114,6 +121,9 @@ def _index_positions(nodes: list[Node], var: str) -> tuple[int, int]:
     stack: list[object] = list(nodes)
     while stack:
         item = stack.pop()
+        if isinstance(item, Scripted) and item.sup is not None and f"Word(name='{var}'" in repr(item.sup) \
+                and "kind='('" in repr(item.sup):
+            leads += 1   # x^{(t)}: example t
         if isinstance(item, Scripted) and item.sub is not None and key_of(item.base) not in ("delta", "I"):
             sub = item.sub.items[0] if isinstance(item.sub, Group) and len(item.sub.items) == 1 else item.sub
             if isinstance(sub, Word) and not sub.command and sub.name == var:
@@ -285,6 +295,8 @@ def vocabulary_for(notation: Notation, explicit: set[str], roles: Roles, usage: 
     vocabulary.sizes = dict(usage.sizes)
     vocabulary.matrix_names = {notation_key(getattr(notation, role)) for role in ("logits", "labels")
                                if role in explicit} | {notation_key(v) for v in notation.probs if "probs" in explicit}
+    if usage.matrix_mode:  # pᵀ, A : B, diag(p), dW: whole vectors and matrices are written as such
+        vocabulary.matrix_names |= set(vocabulary.vectors())
     if "linear" in explicit:
         vocabulary.matrix_names |= {vocabulary.weights, vocabulary.inputs, vocabulary.bias, vocabulary.logits}
     found = dict(roles.found)
