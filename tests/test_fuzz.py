@@ -53,7 +53,8 @@ DANGEROUS = re.compile(r"\\(?:openin|openout|input|include|write|immediate|csnam
 # --- notation values ------------------------------------------------------------------------------------------
 
 NOTATION_TOKENS = [
-    "a", "z", "o", "p", "y", "W", "L", "K", "k", "i", "t", "e", "x", "1", "0", "5c", "7b", "7d", "'", "''", " ", "_", "^",
+    "a", "z", "o", "p", "y", "W", "L", "K", "k", "i", "t", "e", "x", "1", "0", "5c", "7b", "7d", "'", "''", " ", "_",
+    "^",
     "^^", "{", "}", "(", ")", "\\", "\\\\", "\\ ", "\\hat", "\\tilde", "\\bar", "\\vec", "\\mathbf", "\\boldsymbol",
     "\\operatorname", "\\mathrm", "\\theta", "\\sigma", "\\delta", "\\ell", "\\input", "\\csname", "\\catcode",
     "\\openin", "\\write", "\\endcsname", "\\def", "\\x", "%", "#", "$", "&", "~", ",", "[", "]", "=", "+", "-", "θ",
@@ -182,10 +183,14 @@ WRAPS = ["\\frac{{{0}}}{{{1}}}", "\\frac{{\\partial {0}}}{{\\partial {1}}}", "\\
          "\\log({0})", "\\log {0}", "\\ln({0})", "\\sqrt{{{0}}}", "\\sum_j {0}", "\\sum_{{j=1}}^{{n}} {0}",
          "\\sum_{{j \\neq k}} {0}", "({0})", "\\left({0}\\right)", "\\sigma({0})", "f({0})", "f'({1})", "{0}!",
          "\\begin{{cases}} {0} & j = k \\\\ {1} & j \\neq k \\end{{cases}}", "{0}^{{10}}", "({0})^{{1/2}}"]
-expressions = st.recursive(
-    st.sampled_from(ATOMS),
-    lambda inner: st.tuples(st.sampled_from(WRAPS), inner, inner).map(lambda t: t[0].format(t[1], t[2])),
-    max_leaves=10)
+
+
+def _wrapped(inner: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    """One more layer of structure around two smaller expressions."""
+    return st.builds(lambda wrap, a, b: wrap.format(a, b), st.sampled_from(WRAPS), inner, inner)
+
+
+expressions = st.recursive(st.sampled_from(ATOMS), _wrapped, max_leaves=10)
 equations = st.lists(expressions, min_size=2, max_size=4).map(" = ".join)
 blocks = st.one_of(
     st.lists(equations, min_size=1, max_size=3).map("\n".join),

@@ -149,7 +149,8 @@ def test_reader_refuses_a_fifo_directory_and_socket(fifo, tmp_path):
 
 def test_python_api_refuses_a_fifo_without_hanging(fifo):
     """In a subprocess, so that a regression hangs that process and not the test run."""
-    code = f"import derive\ntry:\n    derive.check({str(fifo)!r})\nexcept derive.errors.InputError as e:\n    print(e)\n"
+    code = (f"import derive\ntry:\n    derive.check({str(fifo)!r})\n"
+            "except derive.errors.InputError as e:\n    print(e)\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=TIMEOUT, cwd=ROOT)
     assert done.returncode == 0 and "FIFO" in done.stdout, (done.stdout, done.stderr)
 
@@ -214,7 +215,8 @@ def test_front_matter_refuses_aliases_tags_depth_and_size():
     assert front_matter("---\ntitle: '*not an alias*'\nderive: {logits: a}\n---\n", "f.md") == {"logits": "a"}
 
 
-@pytest.mark.parametrize("value", ["9" * 5000, "2001-13-45", "2024-02-30T25:61:00Z", "0b" + "1" * 10000, ".nan", "1e999"],
+@pytest.mark.parametrize("value", ["9" * 5000, "2001-13-45", "2024-02-30T25:61:00Z", "0b" + "1" * 10000, ".nan",
+                                   "1e999"],
                          ids=["digits", "month", "day", "binary", "nan", "inf"])
 def test_front_matter_scalars_are_never_constructed(value):
     """Only text is built from front matter: a 5,000-digit integer or the 13th month is not an internal error."""

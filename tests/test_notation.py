@@ -99,7 +99,8 @@ def test_malformed_symbols_are_refused_with_the_reason(value, reason):
     assert "\n" not in message and "\x1b" not in message
 
 
-@pytest.mark.parametrize("value, reason", [("L_{1}_{2}", "more than one subscript"), ("L^1^2", "more than one superscript"),
+@pytest.mark.parametrize("value, reason", [("L_{1}_{2}", "more than one subscript"),
+                                           ("L^1^2", "more than one superscript"),
                                            ("L_1'", "a prime goes right after the letter"),
                                            ("L_{a{b}}", "nested braces"), ("L_", "no subscript")])
 def test_scalar_roles_take_one_subscript(value, reason):
