@@ -32,8 +32,8 @@ from derive.reading import front_matter
 from helpers import require_tool
 
 EXAMPLES = int(os.environ.get("DERIVE_FUZZ_EXAMPLES", "0")) or None
-CHEAP = EXAMPLES or 300      # notation values and front matter: microseconds each
-COSTLY = max(EXAMPLES // 10, 1) if EXAMPLES else 25  # documents: up to a few seconds each
+CHEAP = EXAMPLES or 500      # notation values and front matter: microseconds each
+COSTLY = max(EXAMPLES // 10, 1) if EXAMPLES else 60  # documents: up to a few seconds each
 PER_CALL = 20.0  # seconds: contract §7 bounds every step (5 s) and the document
 
 
