@@ -119,7 +119,7 @@ def plan_softmax_cross_entropy(tracer: Tracer, name: str) -> None:
 def plan_log_softmax(tracer: Tracer, name: str) -> None:
     """-log softmax(z)_c differentiated directly: log of a quotient, then the sum of exponentials."""
     tracer.begin(part(name, "log-softmax", D(mdl.L, z[k])))
-    tracer.apply(Unfold(model=tracer.model, names=("L",)), detail="loss")
+    tracer.apply(Unfold(model=tracer.model, names=("L",)), detail="loss-class")
     tracer.apply(Unfold(model=tracer.model, names=("yhat",)), detail="softmax")
     tracer.move("log-of-quotient")
     differentiate(tracer)

@@ -106,7 +106,10 @@ class Unfold(Rule):
         if node.base == mdl.z:
             return mdl.linear_logits(node.indices[0])
         indices = node.indices
-        return mdl.softmax(indices[-1], indices[0] if len(indices) == 2 else None)
+        example = indices[0] if len(indices) == 2 else None
+        if "prob" not in self.facts:  # the prose names the entry the formula writes out
+            self.facts.update(prob=node, numerator=sp.exp(mdl.logits_at(indices[-1], example)))
+        return mdl.softmax(indices[-1], example)
 
 
 @dataclass

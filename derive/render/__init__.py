@@ -222,7 +222,7 @@ class View:
                  "diag_probs_inverse": sp.Inverse(sp.DiagMatrix(mtx.MATRICES["yhat"])),
                  "loss_frobenius": loss_as_frobenius(),
                  "layer": MATRIX_DEFINITIONS[mtx.MATRICES["z"]],
-                 "i": mdl.i, "j": mdl.j, "k": mdl.k, "t": mdl.t}
+                 "i": mdl.i, "j": mdl.j, "k": mdl.k, "t": mdl.t, "probs_label": mdl.yhat[mdl.c]}
         return {key: self.both(value) for key, value in exprs.items()}
 
     def _part(self, part) -> PartView:  # type: ignore[no-untyped-def]

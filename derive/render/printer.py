@@ -289,7 +289,7 @@ class MathLatexPrinter(NotationMixin, LatexPrinter):
         return f"{text}^{{{exp}}}" if exp else text
 
     def _print_Derivative(self, expr: sp.Derivative) -> str:
-        """∂a/∂b as a fraction; inside a fraction as \\dfrac (a fraction in a fraction would be unreadably small)."""
+        """∂a/∂b as a fraction; inside a fraction as \\dfrac (a fraction in a fraction would be too small)."""
         inner, var = expr.expr, expr.variables[0]
         frac = r"\dfrac" if self._frac_depth > 0 else r"\frac"
         if isinstance(inner, (sp.Symbol, sp.Indexed, sp.exp, sp.MatrixSymbol)) or (
@@ -341,7 +341,8 @@ class MathLatexPrinter(NotationMixin, LatexPrinter):
 
     def _print_Mul(self, expr: sp.Mul) -> str:
         """Products and quotients. A Σ among other factors is bracketed; a derivative stands after the
-        fraction, not inside it (y_j/ŷ_j · ∂ŷ_j/∂ŷ_k); a fraction inside a fraction is a \\dfrac, to stay legible."""
+        fraction, not inside it (y_j/ŷ_j · ∂ŷ_j/∂ŷ_k); a fraction inside a fraction is a \\dfrac, to stay
+        legible."""
         if _is_unevaluated_mul(expr):
             return " ".join(self.paren(self._print(a)) for a in expr.args)
         negative, numer, denom = split_product(expr)
