@@ -260,8 +260,9 @@ class Interpreter:
             raise Unsupported(f"unsupported command {_display(key or '?')}" if isinstance(node, Word)
                               and node.command else f"cannot read {_display(key or '?')}", _col(node))
         self.check_readable(key, node)
-        if key in self.v.functions:
-            raise Unsupported(f"{_display(key)} is a function: write its argument", _col(node))
+        if key in self.v.functions or key in PRELUDE_FUNCTIONS or key in LOG_SUM_EXP | SIGMOID_NAMES | {"softmax"}:
+            raise Unsupported(f"{_display(key)} is a function: write its argument (and the entry, as in "
+                              f"softmax(z)_k)", _col(node))
         defined = self.v.scope.quantities.get(OWN + key)
         if defined is not None and not defined.indices or defined is None and key not in self.v.vector_keys:
             return own_scalar(key)     # a scalar the document defined, or a free scalar input (T, θ, x)
@@ -362,7 +363,7 @@ class Interpreter:
         return name in self.v.loss or name in self.v.prob_functions or name in self.v.definitions \
             or name in vectors or name in LOG_NAMES | {"exp", "diag", "Diag"} \
             or name in self.v.functions or OWN + name in self.v.scope or name in self.v.vector_keys \
-            or name in PRELUDE_FUNCTIONS or name in LOG_SUM_EXP | SIGMOID_NAMES \
+            or name in PRELUDE_FUNCTIONS or name in LOG_SUM_EXP | SIGMOID_NAMES | {"softmax", "max", "min"} \
             or (name[0] == "d" and (name[1:] in vectors or name[1:] in self.v.loss))
 
     def matrix_power(self, value: sp.MatrixExpr, sup: Node) -> sp.Expr:

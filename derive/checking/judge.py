@@ -132,7 +132,7 @@ class Checker:
         self.definitions: list[Definition] = []
         self.steps: list[StepVerdict] = []
         self.declared_sizes = declared_sizes(notation.shapes, document.path) if notation.shapes else {}
-        if notation.linear:
+        if notation.linear or (roles.layer and self.vocabulary.weights == roles.layer[0]):
             self.model = dataclasses.replace(self.model, linear=True)
 
     def defined_keys(self, usage: Usage) -> set[str]:
@@ -252,8 +252,9 @@ class Checker:
             self.judge_step(verdict, left, right, case)
         except (mtx.ShapeMismatch, ShapeError) as error:
             verdict.invalid_shape(f"shape mismatch: {self.sizes_in(str(error))}")
-        except TypeError as error:  # SymPy refuses to combine what was read (a matrix where a number goes)
-            verdict.unknown(f"cannot combine these quantities: {error}")
+        except (TypeError, NotImplementedError, AttributeError, IndexError, KeyError, ValueError) as error:
+            # SymPy refuses to combine what was read (a matrix where a number goes): undecided, never a crash
+            verdict.unknown(f"cannot combine these quantities: {type(error).__name__}: {error}")
 
     def judge_step(self, verdict: StepVerdict, left, right, case: Case | None) -> None:  # type: ignore[no-untyped-def]
         self.interpreter.conditions.clear()

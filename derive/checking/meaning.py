@@ -222,6 +222,12 @@ class Definer:
             self.v.functions[head.key] = FunctionDefinition(tuple(bound.values()), body, index)
             return
         indices: tuple[sp.Symbol, ...] = ()
+        whole = _whole_vector_call(rhs)
+        if head.indices is None and whole is not None:  # p = softmax(z): entry by entry, p_ι = softmax(z)_ι
+            index = sp.Symbol("ι", integer=True)
+            body = reader.softmax_of(whole, index, 0)
+            self.v.scope.define(Quantity(OWN + head.key, (index,), body, line))
+            return
         if head.indices is not None:
             found = reader.indices(head.indices)
             if not all(isinstance(ix, sp.Symbol) for ix in found):
@@ -234,6 +240,15 @@ class Definer:
         if isinstance(body, (sp.MatrixExpr, sp.IndexedBase)):
             raise Unsupported("a definition of a whole vector is read entry by entry: write p_j = ...")
         self.v.scope.define(Quantity(OWN + head.key, indices, body, line))
+
+
+def _whole_vector_call(rhs: Node) -> Node | None:
+    """The argument of ``softmax(z)`` or ``\\sigma(z)`` written without an index, else None."""
+    if isinstance(rhs, Product) and len(rhs.items) == 2 and key_of(rhs.items[0]) in ("softmax", "sigma", "S") \
+            and isinstance(rhs.items[1], Group) and rhs.items[1].kind == "(" and len(rhs.items[1].items) == 1:
+        argument = rhs.items[1].items[0]
+        return argument if _namelike(argument) else None
+    return None
 
 
 def _mentions(node: object, key: str) -> bool:
@@ -265,6 +280,8 @@ def provisional_roles(document: Document, usage: Usage) -> Roles:
         except (Unsupported, ValueError, TypeError, AttributeError):
             continue
     roles = infer(vocabulary.scope, {}, {}, usage.derivative_pairs, usage.loss_candidates)
+    roles.defined = {name[len(OWN):] for name in vocabulary.scope.quantities} | set(vocabulary.functions)
+    roles.scope = vocabulary.scope
     if roles.target is None:
         roles.target = target_in_prose(document.prose())
     return roles
@@ -293,8 +310,6 @@ def vocabulary_for(notation: Notation, explicit: set[str], roles: Roles, usage: 
     vocabulary = Vocabulary.from_notation(notation)
     vocabulary.vector_keys = set(usage.vector_keys)
     vocabulary.sizes = dict(usage.sizes)
-    vocabulary.matrix_names = {notation_key(getattr(notation, role)) for role in ("logits", "labels")
-                               if role in explicit} | {notation_key(v) for v in notation.probs if "probs" in explicit}
     if usage.matrix_mode:  # pᵀ, A : B, diag(p), dW: whole vectors and matrices are written as such
         vocabulary.matrix_names |= set(vocabulary.vectors())
     if "linear" in explicit:
@@ -320,14 +335,23 @@ def vocabulary_for(notation: Notation, explicit: set[str], roles: Roles, usage: 
     if "classes" not in explicit and "classes" not in found and vocabulary.classes not in usage.sizes:
         vocabulary.classes = next((k for k, v in sorted(usage.sizes.items()) if v == "classes"),
                                   vocabulary.classes)
-    if vocabulary.logits in document_defines and "logits" not in explicit:  # logits the document defines (a layer): its own quantities
+    # A role symbol the document defines means what its definition says: the logits of a layer, or
+    # probabilities that are not the plain softmax of the logits (a temperature), are its own quantities.
+    roles.layer = roles.layer_of(vocabulary.logits) if "linear" not in explicit else None
+    if roles.layer:
+        vocabulary.weights, vocabulary.inputs, vocabulary.bias = roles.layer   # derive's own linear layer
+        vocabulary.matrix_names |= set(roles.layer) | {vocabulary.logits}
+    elif vocabulary.logits in (document_defines | roles.defined) and "linear" not in explicit:
         vocabulary.own_logits = vocabulary.logits
         vocabulary.logits, vocabulary.prob_symbols = NOBODY, set()
+    if any(p in roles.defined and p != roles.found.get("probs") for p in vocabulary.prob_symbols):
+        vocabulary.prob_symbols = set()
     taken = {vocabulary.logits, vocabulary.labels, *vocabulary.prob_symbols, *vocabulary.loss}
-    if "linear" not in explicit:
+    if "linear" not in explicit and not roles.layer:
         for role in ("weights", "inputs", "bias"):
             name = getattr(vocabulary, role)
-            if name in taken or name in document_defines or (role == "weights" and name.upper() in taken):
+            if name in taken or name in document_defines or (role == "weights" and name.upper() in taken) \
+                    or vocabulary.own_logits:   # a layer of the document's own: its W, x, b are its own too
                 setattr(vocabulary, role, NOBODY)
     table = {"logits": vocabulary.logits, "probs": next(iter(sorted(vocabulary.prob_symbols)), NOBODY),
              "labels": vocabulary.labels, "loss": next((k for k in sorted(vocabulary.loss) if k != "CE"), "CE"),

@@ -28,6 +28,25 @@ class Roles:
     probs_line: int | None = None      # the definition that made the probabilities (not a step)
     loss_line: int | None = None
     guessed: bool = False              # probabilities and logits read off the derivatives, not a definition
+    defined: set[str] = field(default_factory=set)   # every key the document defines
+    layer: tuple[str, str, str] | None = None         # the logits as Σ_r W_jr x_r + b_j: (W, x, b) keys
+    scope: Scope | None = None                          # the definitions as first read, with no role assigned
+
+    def layer_of(self, logits: str) -> tuple[str, str, str] | None:
+        """(W, x, b) when the document defines ``logits`` as a linear layer Σ_r W_jr x_r + b_j."""
+        quantity = self.scope.quantities.get(OWN + logits) if self.scope else None
+        if quantity is None or len(quantity.indices) > 1:
+            return None
+        if not quantity.indices:  # z = Wx + b, whole vectors
+            terms = sp.Add.make_args(quantity.body)
+            product = next((t for t in terms if isinstance(t, sp.Mul)), None)
+            bias = next((t for t in terms if t is not product), None)
+            if len(terms) != 2 or product is None or len(product.args) != 2 or bias is None:
+                return None
+            keys = (_key(product.args[1]), _key(product.args[0]), _key(bias))  # SymPy sorts W after x: u.W, u.x
+            names = sorted(keys[:2], key=lambda k: (not k[:1].isupper(), k)) if all(keys) else []
+            return (names[0], names[1], keys[2]) if len(names) == 2 and keys[2] else None  # type: ignore[return-value]
+        return match_layer(quantity.body, quantity.indices[0])
 
     def __bool__(self) -> bool:
         return bool(self.found) or self.target is not None
@@ -63,6 +82,25 @@ def match_softmax(body: sp.Expr, index: sp.Symbol) -> tuple[str, sp.Expr] | None
         key = _key(numerator)
         return (key, upper) if key else None
     return None
+
+
+def match_layer(body: sp.Expr, index: sp.Symbol) -> tuple[str, str, str] | None:
+    """``Σ_r W_{index r} x_r + b_index`` -> the keys of W, x, b: a linear layer, as derive's own model has it."""
+    terms = sp.Add.make_args(body)
+    if len(terms) != 2:
+        return None
+    total = next((t for t in terms if isinstance(t, sp.Sum)), None)
+    bias = next((t for t in terms if isinstance(t, sp.Indexed) and t.indices == (index,)), None)
+    if total is None or bias is None or len(total.limits) != 1:
+        return None
+    var = total.limits[0][0]
+    factors = _factors(total.function)
+    weight = next((f for f in factors if isinstance(f, sp.Indexed) and f.indices == (index, var)), None)
+    vector = next((f for f in factors if isinstance(f, sp.Indexed) and f.indices == (var,)), None)
+    if len(factors) != 2 or weight is None or vector is None:
+        return None
+    keys = (_key(weight), _key(vector), _key(bias))
+    return keys if all(keys) and len(set(keys)) == 3 else None  # type: ignore[return-value]
 
 
 def match_cross_entropy(body: sp.Expr, probs: str | None) -> tuple[str, str | None] | None:
