@@ -242,7 +242,7 @@ class Interpreter:
         if key == self.v.batch:
             return mdl.N
         if key in self.v.sizes:
-            return mdl.N if self.v.sizes[key] == "batch" else mdl.n
+            return {"batch": mdl.N, "inputs": mdl.M}.get(self.v.sizes[key], mdl.n)
         if key == "m" and self.uses_linear:
             return mdl.M
         if key in self.v.definitions and self.v.definitions[key][0] is None:

@@ -226,13 +226,13 @@ class Checker:
             verdict = StepVerdict(line=line, column=column, lhs=left.text.strip(), rhs=right.text.strip())
             verdict.unknown(f"cannot read this definition: {error.message}", error.column)
             self.steps.append(verdict)
-        except (ValueError, TypeError) as error:
+        except Exception as error:  # noqa: BLE001 - SymPy refused the definition: say so, go on
             if role is None:
                 self.vocabulary.unreadable[head.key] = line
             if chain.inline:
                 return True
             verdict = StepVerdict(line=line, column=column, lhs=left.text.strip(), rhs=right.text.strip())
-            verdict.unknown(f"cannot read this definition: {error}")
+            verdict.unknown(f"cannot read this definition ({_plain(error)})")
             self.steps.append(verdict)
         return True
 
@@ -248,13 +248,29 @@ class Checker:
 
     def judge(self, verdict: StepVerdict, left, right, case: Case | None) -> None:  # type: ignore[no-untyped-def]
         """One step's verdict; sizes that do not fit anywhere in it make it invalid, with the shapes."""
+        self.explain: tuple[sp.Expr, sp.Expr, Case | None] | None = None
         try:
-            self.judge_step(verdict, left, right, case)
+            with time_limit(STEP_SECONDS):  # the step's whole life: reading, interpreting, sampling, comparing
+                self.judge_step(verdict, left, right, case)
         except (mtx.ShapeMismatch, ShapeError) as error:
             verdict.invalid_shape(f"shape mismatch: {self.sizes_in(str(error))}")
-        except (TypeError, NotImplementedError, AttributeError, IndexError, KeyError, ValueError) as error:
-            # SymPy refuses to combine what was read (a matrix where a number goes): undecided, never a crash
-            verdict.unknown(f"cannot combine these quantities: {type(error).__name__}: {error}")
+        except StepTimeout:
+            verdict.unknown(f"checking took longer than {STEP_SECONDS} s")
+        except (RecursionError, MemoryError, OverflowError):
+            verdict.unknown("too large to check")
+        except Exception as error:  # noqa: BLE001 - SymPy refused what was read (a matrix where a number goes)
+            verdict.unknown(f"cannot combine these quantities ({_plain(error)})")
+        if verdict.verdict == "invalid" and self.explain is not None:
+            self.explain_invalid(verdict, *self.explain)
+
+    def explain_invalid(self, verdict: StepVerdict, lhs: sp.Expr, rhs: sp.Expr, case: Case | None) -> None:
+        """Where the step would hold and which classic mistake it matches: a bounded extra, never a verdict."""
+        try:
+            with time_limit(STEP_SECONDS):
+                verdict.holds_when = self.holds_when(lhs, rhs, case)
+                verdict.diagnosis = self.diagnose(lhs, rhs, case, verdict.holds_when)
+        except Exception:  # noqa: BLE001 - a diagnosis that cannot be made is left out
+            pass
 
     def judge_step(self, verdict: StepVerdict, left, right, case: Case | None) -> None:  # type: ignore[no-untyped-def]
         self.interpreter.conditions.clear()
@@ -279,21 +295,14 @@ class Checker:
             if compared is None:
                 return
             lhs, rhs = compared
-        try:
-            with time_limit(STEP_SECONDS):
-                outcome = self.equal(lhs, rhs, case, self.assumes)
-                if outcome.error:
-                    verdict.unknown(f"cannot evaluate: {outcome.error}")
-                elif outcome.holds:
-                    verdict.valid(outcome.points)
-                else:
-                    verdict.invalid(outcome.counterexample, self.index_names)
-                    verdict.holds_when = self.holds_when(lhs, rhs, case)
-                    verdict.diagnosis = self.diagnose(lhs, rhs, case, verdict.holds_when)
-        except StepTimeout:
-            verdict.unknown(f"checking took longer than {STEP_SECONDS} s")
-        except (RecursionError, OverflowError, MemoryError) as error:
-            verdict.unknown(f"too large to check ({type(error).__name__})")
+        outcome = self.equal(lhs, rhs, case, self.assumes)
+        if outcome.error:
+            verdict.unknown(f"cannot evaluate: {outcome.error}")
+        elif outcome.holds:
+            verdict.valid(outcome.points)
+        else:
+            verdict.invalid(outcome.counterexample, self.index_names)
+            self.explain = (lhs, rhs, case)
 
     def matrix_sides(self, verdict: StepVerdict, lhs: sp.Expr, rhs: sp.Expr) -> tuple[sp.Expr, sp.Expr] | None:
         """Shapes first (a mismatch is invalid, with both shapes and the one expected), then entry by entry."""
@@ -427,6 +436,14 @@ def _drop_elided_sides(chain: Chain) -> None:
         if chain.sides[position].text.strip() in _ELIDED:
             del chain.sides[position]
             del chain.equals[position if position < len(chain.equals) else -1]
+
+
+def _plain(error: Exception) -> str:
+    """An exception from SymPy as a short reason a person can read."""
+    text = str(error).split("\n")[0][:120]
+    if isinstance(error, NotImplementedError) or "noncommutative" in text:
+        return "a matrix where a number is expected, or the other way round"
+    return text or type(error).__name__
 
 
 def _about_summation_indices(case: Case, *sides: sp.Expr) -> bool:

@@ -277,7 +277,7 @@ def provisional_roles(document: Document, usage: Usage) -> Roles:
             continue
         try:
             definer.define(head, rhs, document.position(chain.equals[0])[0])
-        except (Unsupported, ValueError, TypeError, AttributeError):
+        except Exception:  # noqa: BLE001 - a definition the first pass cannot read is read again in order
             continue
     roles = infer(vocabulary.scope, {}, {}, usage.derivative_pairs, usage.loss_candidates)
     roles.defined = {name[len(OWN):] for name in vocabulary.scope.quantities} | set(vocabulary.functions)
@@ -339,8 +339,10 @@ def vocabulary_for(notation: Notation, explicit: set[str], roles: Roles, usage: 
     # probabilities that are not the plain softmax of the logits (a temperature), are its own quantities.
     roles.layer = roles.layer_of(vocabulary.logits) if "linear" not in explicit else None
     if roles.layer:
-        vocabulary.weights, vocabulary.inputs, vocabulary.bias = roles.layer   # derive's own linear layer
-        vocabulary.matrix_names |= set(roles.layer) | {vocabulary.logits}
+        vocabulary.weights, vocabulary.inputs, vocabulary.bias, size = roles.layer   # derive's own linear layer
+        if size:
+            vocabulary.sizes[size] = "inputs"
+        vocabulary.matrix_names |= set(roles.layer[:3]) | {vocabulary.logits}
     elif vocabulary.logits in (document_defines | roles.defined) and "linear" not in explicit:
         vocabulary.own_logits = vocabulary.logits
         vocabulary.logits, vocabulary.prob_symbols = NOBODY, set()

@@ -29,10 +29,10 @@ class Roles:
     loss_line: int | None = None
     guessed: bool = False              # probabilities and logits read off the derivatives, not a definition
     defined: set[str] = field(default_factory=set)   # every key the document defines
-    layer: tuple[str, str, str] | None = None         # the logits as Σ_r W_jr x_r + b_j: (W, x, b) keys
+    layer: tuple[str, ...] | None = None              # the logits as Σ_r W_jr x_r + b_j: W, x, b, input size
     scope: Scope | None = None                          # the definitions as first read, with no role assigned
 
-    def layer_of(self, logits: str) -> tuple[str, str, str] | None:
+    def layer_of(self, logits: str) -> tuple[str, ...] | None:
         """(W, x, b) when the document defines ``logits`` as a linear layer Σ_r W_jr x_r + b_j."""
         quantity = self.scope.quantities.get(OWN + logits) if self.scope else None
         if quantity is None or len(quantity.indices) > 1:
@@ -45,7 +45,7 @@ class Roles:
                 return None
             keys = (_key(product.args[1]), _key(product.args[0]), _key(bias))  # SymPy sorts W after x: u.W, u.x
             names = sorted(keys[:2], key=lambda k: (not k[:1].isupper(), k)) if all(keys) else []
-            return (names[0], names[1], keys[2]) if len(names) == 2 and keys[2] else None  # type: ignore[return-value]
+            return (names[0], names[1], keys[2], "") if len(names) == 2 and keys[2] else None
         return match_layer(quantity.body, quantity.indices[0])
 
     def __bool__(self) -> bool:
@@ -84,7 +84,7 @@ def match_softmax(body: sp.Expr, index: sp.Symbol) -> tuple[str, sp.Expr] | None
     return None
 
 
-def match_layer(body: sp.Expr, index: sp.Symbol) -> tuple[str, str, str] | None:
+def match_layer(body: sp.Expr, index: sp.Symbol) -> tuple[str, str, str, str] | None:
     """``Σ_r W_{index r} x_r + b_index`` -> the keys of W, x, b: a linear layer, as derive's own model has it."""
     terms = sp.Add.make_args(body)
     if len(terms) != 2:
@@ -100,7 +100,9 @@ def match_layer(body: sp.Expr, index: sp.Symbol) -> tuple[str, str, str] | None:
     if len(factors) != 2 or weight is None or vector is None:
         return None
     keys = (_key(weight), _key(vector), _key(bias))
-    return keys if all(keys) and len(set(keys)) == 3 else None  # type: ignore[return-value]
+    if not all(keys) or len(set(keys)) != 3:
+        return None
+    return keys + (_key(total.limits[0][2]) or "",)  # type: ignore[return-value]
 
 
 def match_cross_entropy(body: sp.Expr, probs: str | None) -> tuple[str, str | None] | None:
@@ -166,7 +168,8 @@ def infer(scope: Scope, indices: dict[str, tuple[sp.Symbol, ...]], lines: dict[s
     for name, quantity in scope.quantities.items():
         key = name[len(OWN):]
         if len(quantity.indices) == 1 and "probs" not in roles.found:
-            found = match_softmax(scope.expand(quantity.body), quantity.indices[0])
+            found = match_softmax(quantity.body, quantity.indices[0]) \
+                or match_softmax(scope.expand(quantity.body), quantity.indices[0])
             if found is not None:
                 logits, upper = found
                 roles.found.update(probs=key, logits=logits)
