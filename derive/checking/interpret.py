@@ -48,6 +48,9 @@ def key_of(node: Node | None) -> str | None:
     if isinstance(node, Scripted) and node.sup is None and node.sub is not None and not node.primes:
         base, sub = key_of(node.base), key_of(node.sub)
         return f"{base}_{sub}" if base and sub else None
+    if isinstance(node, Scripted) and node.sup is None and node.sub is None and node.primes:
+        base = key_of(node.base)
+        return base + "'" * node.primes if base else None   # z': a name of its own
     return None
 
 
@@ -253,7 +256,8 @@ class Interpreter:
             return sp.E
         if key == "pi":
             return sp.pi
-        if isinstance(node, Word) and not node.command and len(node.name) > 1 and not self.known(node.name):
+        if isinstance(node, Word) and not node.command and len(node.name) > 1 and "'" not in node.name \
+                and not self.known(node.name):
             return sp.Mul(*(self.name(Word(ch, node.col + n)) for n, ch in enumerate(node.name)))
         if key is None or (isinstance(node, Word) and node.command and node.name not in GREEK) \
                 or not _is_name(node):
@@ -330,8 +334,10 @@ class Interpreter:
                           "e^{z_1} + \\dots + e^{z_n}", _col(node))
 
     def scripted(self, node: Scripted) -> sp.Expr:
+        if node.primes and _is_name(node.base) and key_of(node.base):  # z'_k: an entry of the vector z'
+            node = Scripted(Word(f"{key_of(node.base)}{chr(39) * node.primes}", _col(node.base)), node.sub, node.sup)
         if node.primes:
-            raise Unsupported("primes (u') are not read; write the derivative out", _col(node.base))
+            raise Unsupported("primes (u') are not read here; write the derivative out", _col(node.base))
         base = node.base
         if isinstance(base, Word) and base.name == "e" and not base.command and node.sub is None:
             return sp.exp(self.expr(node.sup))
@@ -691,6 +697,8 @@ class Interpreter:
             if limit.op in ("\\neq", "\\ne"):
                 return sum_excluding(body, var, other, upper if upper is not None else mdl.n)
             if limit.op == "=" and isinstance(limit.rhs, Num):
+                if _runs_over_inputs(body, var):
+                    upper = mdl.M
                 return sp.Sum(body, (var, other, upper if upper is not None else mdl.n))
             if limit.op == "=" and upper is None:
                 return body.xreplace({var: other})  # \sum_{j=i}: the single term j = i
@@ -700,6 +708,8 @@ class Interpreter:
             raise Unsupported("a sum over several indices at once is not read", _col(item))
         if isinstance(body, sp.MatrixExpr):  # Σ_t over the examples of a batch
             return mtx.BatchSum(body, indices[0], upper if upper is not None else mdl.N)
+        if _runs_over_inputs(body, indices[0]):  # Σ_r W_jr x_r: r counts the layer's inputs, whatever its name
+            upper = mdl.M
         return sp.Sum(body, (indices[0], 1, upper if upper is not None else mdl.n))
 
     def derivative_variable(self, frac: Frac) -> tuple[sp.Expr, Node | None] | None:
@@ -798,6 +808,16 @@ def _items(node: Node) -> list[Node]:
     if isinstance(node, Product):
         return list(node.items)
     return [node]
+
+
+def _runs_over_inputs(body: sp.Expr, var: sp.Expr) -> bool:
+    """Whether ``var`` indexes the inputs of derive's linear layer in ``body`` (x_r, or the column of W_jr)."""
+    for entry in body.atoms(sp.Indexed) if isinstance(body, sp.Basic) else ():
+        if entry.base == mdl.x and entry.indices[-1] == var:
+            return True
+        if entry.base == mdl.W and len(entry.indices) == 2 and entry.indices[1] == var:
+            return True
+    return False
 
 
 def _holds_relation(node: Node) -> bool:

@@ -66,6 +66,7 @@ class Usage:
             item = stack.pop()
             if isinstance(item, Scripted) and item.sub is not None:
                 key = key_of(item.base)
+                key = key + "'" * item.primes if key else key
                 if key and _namelike(item.base):
                     self.vector_keys.add(key)
             if isinstance(item, Frac):
