@@ -6,9 +6,9 @@ holds, for every document, the lines of its steps, the lines of its wrong steps 
 checked numerically when the corpus was written, independently of derive) and the notation a course
 would give for it.
 
-    python benchmarks/corpus.py              # dev and heldout, documents as written
+    python benchmarks/corpus.py              # dev, dev2 and heldout, documents as written
     python benchmarks/corpus.py --notation   # the same, plus each file's notation passed to derive.check
-    python benchmarks/corpus.py dev          # one set only
+    python benchmarks/corpus.py dev2         # one set only
 
 Per file and in total: steps (expected), valid / invalid / unknown (as reported), decided fraction (steps
 on the expected lines that got valid or invalid, over the expected steps), false invalid (a step not on
@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 CORPUS = Path(__file__).resolve().parent.parent / "tests" / "corpus"
-SETS = ("dev", "heldout")
+SETS = ("dev", "dev2", "heldout")
 
 
 @dataclass
@@ -154,7 +154,7 @@ def measure_file(path: Path, expected: dict, with_notation: bool = False) -> Fil
 
 
 def measure(folder, with_notation: bool = False) -> SetResult:
-    """Check every document of `folder` (a path, or a set name: "dev", "heldout")."""
+    """Check every document of `folder` (a path, or a set name: "dev", "dev2", "heldout")."""
     folder = Path(folder)
     if not folder.is_dir():
         folder = CORPUS / str(folder)
@@ -197,7 +197,7 @@ def format_table(result: SetResult) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("sets", nargs="*", default=list(SETS), help="dev, heldout (default: both)")
+    parser.add_argument("sets", nargs="*", default=list(SETS), help="dev, dev2, heldout (default: all)")
     parser.add_argument("--notation", action="store_true",
                         help="also run with each file's notation passed to derive.check")
     args = parser.parse_args(argv)

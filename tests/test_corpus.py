@@ -1,7 +1,7 @@
 """The honest measure of `derive check` on derivations as people write them (tests/corpus/).
 
-Dev documents are what the checker is developed against; held-out documents, in other styles, measure
-generalisation and are not to be tuned against. Each set is checked as written (no front matter) and
+Dev documents (dev/, and dev2/ in further styles) are what the checker is developed against; held-out
+documents, in other styles, measure generalisation and are not to be tuned against. Each set is checked as written (no front matter) and
 with the notation a course would give (expected.json), and must show: no internal error, no correct step
 called invalid, no wrong step called valid, and at least MIN_DECIDED of the steps decided.
 
@@ -45,7 +45,7 @@ def _measured(folder: str, with_notation: bool):
 def test_expectations_cover_the_corpus():
     """Every document has an entry; wrong lines are step lines, each with one step; notation is given."""
     expected = json.loads((CORPUS / "expected.json").read_text(encoding="utf-8"))
-    names = {f"{folder}/{p.name}" for folder in ("dev", "heldout")
+    names = {f"{folder}/{p.name}" for folder in ("dev", "dev2", "heldout")
              for p in (CORPUS / folder).iterdir() if p.suffix in (".md", ".tex")}
     assert names == set(expected), f"documents without entry: {sorted(names - set(expected))}; " \
                                    f"entries without document: {sorted(set(expected) - names)}"
@@ -58,12 +58,13 @@ def test_expectations_cover_the_corpus():
         text = (CORPUS / name).read_text(encoding="utf-8")
         assert not text.startswith("---"), f"{name}: the corpus documents carry no front matter"
     dev_wrong = sum(len(e["wrong"]) for n, e in expected.items() if n.startswith("dev/"))
+    dev2_wrong = sum(len(e["wrong"]) for n, e in expected.items() if n.startswith("dev2/"))
     held_wrong = sum(len(e["wrong"]) for n, e in expected.items() if n.startswith("heldout/"))
-    assert dev_wrong >= 10 and held_wrong >= 5
+    assert dev_wrong >= 10 and dev2_wrong >= 10 and held_wrong >= 5
 
 
 @pytest.mark.parametrize("with_notation", [False, True], ids=["as-written", "with-notation"])
-@pytest.mark.parametrize("folder", ["dev", "heldout"])
+@pytest.mark.parametrize("folder", ["dev", "dev2", "heldout"])
 def test_corpus(folder, with_notation):
     result = _measured(folder, with_notation)
     total = result.total()
