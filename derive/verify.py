@@ -167,6 +167,12 @@ def _point(model: "mdl.Model", ints: dict[sp.Symbol, int], size: int, batch: int
             arrays["dz"][key] = rng.uniform(-1.0, 1.0)  # a direction, for differentials by the logits
             arrays["y"][key] = labels[col - 1]
             arrays["yhat"][key] = probs[col - 1]
+            if model.batch and row == 1:  # a single-example line in a batch document speaks of example 1
+                for name in ("z", "dz", "y", "yhat"):
+                    arrays[name][(col,)] = arrays[name][key]
+    if model.batch and model.linear:
+        for col in range(1, width + 1):
+            arrays["x"][(col,)] = arrays["x"][(1, col)]
     return Point(ints=ints, arrays=arrays), labels
 
 

@@ -363,6 +363,16 @@ class Interpreter:
             value = value ** self.power(node.sup)
         return value
 
+    def superscript(self, value: sp.Expr, sup: Node) -> sp.Expr:
+        """What a superscript does to a value: σ(θ)^T, σ(θ)^{(t)}, a power."""
+        if isinstance(value, sp.MatrixExpr):
+            if key_of(sup) in TRANSPOSE:
+                return sp.Transpose(value)
+            if isinstance(value, sp.MatrixSymbol) and (example := self.example_of(sup)) is not None:
+                return example(value)
+            return self.matrix_power(value, sup)
+        return value ** self.power(sup)
+
     def known(self, name: str) -> bool:
         """Whether letters stand for one name (a loss, a function, a definition, dW) rather than a product."""
         vectors = self.v.vectors()
@@ -549,7 +559,9 @@ class Interpreter:
         if key in self.v.functions and _is_call(following):
             return self.apply_defined(key, item, following), 1
         if key in self.v.prob_functions and _is_call(following) and not self.sigmoid_here(key, following):
-            return self.probability_call(following), 1
+            value = self.probability_call(following)
+            sup = following.sup if isinstance(following, Scripted) else None
+            return (self.superscript(value, sup) if sup is not None else value), 1
         if _is_call(following) and (applied := self.prelude_call(item, key, following)) is not None:
             return applied, 1
         is_one = (isinstance(item, Num) and item.value == "1") or isinstance(item, Indicator)
@@ -573,6 +585,8 @@ class Interpreter:
             return mdl.yhat[self.indices(inner.sub)]
         if isinstance(inner, Scripted) and inner.sub is not None and inner.sup is None and _is_name(inner.base):
             return self.softmax_of(inner.base, self.indices(inner.sub)[0], group.col)  # softmax(a_j): entry j
+        if key_of(inner) == self.v.logits:  # σ(θ), the whole vector of probabilities
+            return mtx.MATRICES["yhat"]
         raise Unsupported("softmax of the whole vector needs an index, as in softmax(z)_k", group.col)
 
     # -- functions: the prelude, the document's own, and arbitrary ones ------------------------------------
@@ -723,9 +737,9 @@ class Interpreter:
         if numerator_marker is None:
             return None
         var_nodes = marker[1] + den[1:]
-        if len(var_nodes) != 1:
+        if not var_nodes:
             raise Unsupported("cannot read the variable of this derivative", frac.col)
-        var = self.expr(var_nodes[0])
+        var = self.expr(var_nodes[0]) if len(var_nodes) == 1 else self.product(var_nodes)  # ∂σ(θ)_k
         if isinstance(var, sp.Symbol) and var.name.startswith(OWN):  # d/dt, ∂ℓ/∂u: by a scalar
             pass
         elif not isinstance(var, (sp.Indexed, sp.MatrixSymbol, mtx.RowOf)):
