@@ -18,6 +18,7 @@ import inspect
 import os
 import re
 from dataclasses import dataclass
+from typing import Sequence
 
 from .errors import DeriveError, InputError, UsageError
 
@@ -113,14 +114,19 @@ def find_directives(lines: list[str], latex: bool, path: str) -> list[Directive]
     return found
 
 
-def note_notation(text: str, lines: list[str], latex: bool, path: str) -> dict[str, str]:
+def note_notation(text: str, lines: list[str], latex: bool, path: str,
+                  directives: Sequence[Directive] = ()) -> dict[str, str]:
     """The note's own notation, the default of every directive: YAML front matter ``derive:`` (Markdown) or
-    ``% derive: KEY = VALUE`` lines (LaTeX), validated here so that an error names the note, not a directive."""
+    ``% derive: KEY = VALUE`` lines (LaTeX) outside the generated blocks (what derive wrote is not the author's
+    notation), validated here so that an error names the note, not a directive."""
     from .notation import Notation
 
     if latex:
+        generated = {index for d in directives for index in range(d.start, d.end)}
         values: dict[str, str] = {}
         for number, line in enumerate(lines, 1):
+            if number - 1 in generated:
+                continue
             match = _TEX_SETTING.fullmatch(line.rstrip("\r\n"))
             if match:
                 values[match["key"]] = match["value"].strip()
@@ -259,7 +265,7 @@ def embed(source: str | os.PathLike[str], label: str | None = None) -> tuple[str
     directives = find_directives(lines, latex, label)
     if not directives:
         raise InputError("no 'derive: show' directive found", label)
-    defaults = note_notation(original, lines, latex, label)
+    defaults = note_notation(original, lines, latex, label, directives)
     newline = "\r\n" if lines and lines[0].endswith("\r\n") else "\n"
     out: list[str] = []
     blocks: list[Block] = []

@@ -194,6 +194,14 @@ def test_latex_notes_take_their_notation_lines_as_defaults(tmp_path):
     assert numbers(done.stdout)[0] == 1
 
 
+def test_notation_lines_inside_a_generated_block_are_not_the_notes_notation(tmp_path):
+    notes = tmp_path / "lecture.tex"
+    notes.write_text("% derive: show cross-entropy\n% derive: probs = q\n% derive: end\n"
+                     "% derive: show cross-entropy part=\"cross-entropy\"\n% derive: end\n", encoding="utf-8")
+    done = run_cli("embed", str(notes))
+    assert done.returncode == 0 and "q_{" not in done.stdout and r"\hat{y}_{k}" in done.stdout
+
+
 def test_bad_notation_in_the_front_matter_names_the_note(tmp_path):
     notes = tmp_path / "notes.md"
     notes.write_text(FRONT.replace("logits: o", "logits: '\\input{x}'"), encoding="utf-8")
