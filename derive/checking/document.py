@@ -172,7 +172,7 @@ def _inline_definitions(text: str, display: list[tuple[int, int]]) -> list[Chain
         for match in _INLINE.finditer(text, start, begin):
             name = "body" if match["body"] is not None else "paren"
             body = match[name]
-            if "=" not in body:
+            if "=" not in body and not _DEFINES.search(body):
                 continue
             for chain in _chains(body, match.start(name)):
                 chain.inline = True
@@ -314,6 +314,13 @@ def _split_rows(text: str) -> list[tuple[int, int]]:
     return rows
 
 
+def _top_level(text: str, offset: int) -> bool:
+    for index, _, depth in _depth_walk(text):
+        if index >= offset:
+            return depth == 0
+    return True
+
+
 def _strip_annotation(row: str) -> str:
     """Drop '&&...' annotations and alignment '&' at the top level; blank trailing punctuation."""
     out = row
@@ -348,7 +355,19 @@ def _trailing_case(row: str) -> tuple[str, str | None]:
     return head + " " * (len(row) - len(head)), f"{a} {relation} {b}"
 
 
+_DEFINES = re.compile(r":=|\\coloneqq|\\equiv|\\triangleq|\\stackrel\{[^{}]{0,12}\}\{=\}|\\overset\{[^{}]{0,12}\}\{=\}")
+_NOT_A_STEP = re.compile(r"\\approx|\\propto|\\simeq|\\sim(?![a-zA-Z])|\\leq?(?![a-zA-Z])|\\geq?(?![a-zA-Z])|"
+                         r"\\ll(?![a-zA-Z])|\\gg(?![a-zA-Z])|(?<![\\{])<|(?<![\\{])>")
+
+
 def _split_equals(row: str) -> tuple[list[tuple[str, int]], list[int]]:
+    """Top-level ``=`` split a row into sides; ``:=`` and ``\\equiv`` define like ``=``; a relation that is not an
+    equality (``\\approx``, ``\\propto``, ``<``) ends the chain there."""
+    row = _DEFINES.sub(lambda m: "=" + " " * (len(m.group()) - 1), row)
+    for found in _NOT_A_STEP.finditer(row):
+        if _top_level(row, found.start()):
+            row = row[:found.start()] + " " * (len(row) - found.start())
+            break
     sides, equals, start = [], [], 0
     for index, char, depth in _depth_walk(row):
         if char == "=" and depth == 0:

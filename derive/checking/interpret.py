@@ -129,6 +129,7 @@ class Interpreter:
         self.example_indices: set[sp.Symbol] = set()
         self.uses_linear = False
         self.bound: dict[str, sp.Expr] = {}      # parameters of the function definition being read
+        self.whole_vectors = False               # inside softmax(...), LSE(...): names are whole vectors
         self.conditions: list[tuple[str, sp.Symbol, sp.Expr]] = []   # y_{k=i}, θ_{i≠k}: relations in subscripts
 
     # -- indices ------------------------------------------------------------------------------------------
@@ -181,6 +182,9 @@ class Interpreter:
         """An indexed quantity: z_k, ŷ_j, y_{tk}, a defined f_j."""
         key = key_of(base)
         idx = self.indices(sub)
+        single = f"{key}_{'_'.join(str(ix) for ix in idx)}"
+        if all(ix.is_Integer for ix in idx) and OWN + single in self.v.scope:  # p_1, y_0 defined on their own
+            return own_scalar(single)
         if key in self.bound:
             bound = self.bound[key]
             if not isinstance(bound, sp.IndexedBase):
@@ -236,7 +240,9 @@ class Interpreter:
             return mtx.differential(self.name(Word(node.name[1:], node.col + 1)))
         if key == "I" and "I" not in self.v.definitions:
             return mtx.IDENTITY
-        if key in vectors and (key in self.v.vector_keys or key in self.v.matrix_names):
+        if key in vectors and self.whole_vectors and vectors[key] in ("z", "yhat", "y", "b"):
+            return mtx.MATRICES[vectors[key]]
+        if key in vectors and key in self.v.matrix_names:  # a whole vector where the document does matrix algebra
             if vectors[key] in ("W", "x", "b"):
                 self.uses_linear = True
             return mtx.MATRICES[vectors[key]]
@@ -268,9 +274,10 @@ class Interpreter:
             raise Unsupported(f"{_display(key)} is a function: write its argument (and the entry, as in "
                               f"softmax(z)_k)", _col(node))
         defined = self.v.scope.quantities.get(OWN + key)
-        if defined is not None and not defined.indices or defined is None and key not in self.v.vector_keys:
-            return own_scalar(key)     # a scalar the document defined, or a free scalar input (T, θ, x)
-        return own_vector(key)         # a whole vector, as in softmax(z)
+        if defined is not None and defined.indices or defined is None and self.whole_vectors \
+                and key in self.v.vector_keys:
+            return own_vector(key)     # a whole vector, as in softmax(z)
+        return own_scalar(key)         # a scalar the document defined, or a free scalar input (T, θ, x, y)
 
     # -- expressions --------------------------------------------------------------------------------------
 
@@ -362,6 +369,11 @@ class Interpreter:
                 return self.matrix_power(value, node.sup)
             value = value ** self.power(node.sup)
         return value
+
+    def with_superscript(self, value: sp.Expr, call: Node | None) -> sp.Expr:
+        """σ(t)^2: a superscript written on a call applies to the function's value."""
+        sup = call.sup if isinstance(call, Scripted) else None
+        return self.superscript(value, sup) if sup is not None else value
 
     def superscript(self, value: sp.Expr, sup: Node) -> sp.Expr:
         """What a superscript does to a value: σ(θ)^T, σ(θ)^{(t)}, a power."""
@@ -557,13 +569,13 @@ class Interpreter:
             diagonal = sp.DiagMatrix(vector)
             return (self.matrix_power(diagonal, script) if script is not None else diagonal), 1
         if key in self.v.functions and _is_call(following):
-            return self.apply_defined(key, item, following), 1
+            return self.with_superscript(self.apply_defined(key, item, following), following), 1
         if key in self.v.prob_functions and _is_call(following) and not self.sigmoid_here(key, following):
             value = self.probability_call(following)
             sup = following.sup if isinstance(following, Scripted) else None
             return (self.superscript(value, sup) if sup is not None else value), 1
         if _is_call(following) and (applied := self.prelude_call(item, key, following)) is not None:
-            return applied, 1
+            return self.with_superscript(applied, following), 1
         is_one = (isinstance(item, Num) and item.value == "1") or isinstance(item, Indicator)
         if is_one and isinstance(following, Group) and len(following.items) == 1 \
                 and isinstance(following.items[0], Rel):
@@ -599,7 +611,11 @@ class Interpreter:
 
     def vector_value(self, node: Node, col: int):  # type: ignore[no-untyped-def]
         """A vector-valued expression as a function of the entry index: z/T -> (i -> z_i / T)."""
-        value = self.expr(node)
+        saved, self.whole_vectors = self.whole_vectors, True
+        try:
+            value = self.expr(node)
+        finally:
+            self.whole_vectors = saved
         if isinstance(value, sp.MatrixSymbol) and value.name in ("z", "yhat", "y", "b"):
             base = {"z": mdl.z, "yhat": mdl.yhat, "y": mdl.y, "b": mdl.b}[value.name]
             return lambda index: base[index]
@@ -674,7 +690,11 @@ class Interpreter:
         mapping: dict[sp.Basic, sp.Basic] = {}
         for parameter, node in zip(definition.parameters, group.items):
             if isinstance(parameter, sp.IndexedBase):
-                argument = self.expr(node)
+                saved, self.whole_vectors = self.whole_vectors, True
+                try:
+                    argument = self.expr(node)
+                finally:
+                    self.whole_vectors = saved
                 if isinstance(argument, sp.MatrixSymbol):  # the canonical logits, say
                     argument = {"z": mdl.z, "yhat": mdl.yhat, "y": mdl.y}.get(argument.name, argument)
                 if not isinstance(argument, sp.IndexedBase):

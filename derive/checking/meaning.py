@@ -194,8 +194,8 @@ class Definer:
         key = head.key
         if key in self.v.functions or OWN + key in self.v.scope or key in self.v.definitions:
             return False
-        if key == self.v.labels or key == self.v.logits and head.indices is None:
-            return False
+        if key == self.v.labels and not _numeric(head.indices) or key == self.v.logits and head.indices is None:
+            return False   # y_k = 1 states a value; y_0 = 1 - y defines one entry
         if len(key) > 1 and key[0] == "d" and self.interpreter.known(key):  # dL, dW: differentials, not names
             return False
         return not _mentions(rhs, key)
@@ -231,6 +231,10 @@ class Definer:
             return
         if head.indices is not None:
             found = reader.indices(head.indices)
+            if all(ix.is_Integer for ix in found):  # p_1 = ...: that entry alone, a scalar of its own
+                single = f"{head.key}_{'_'.join(str(ix) for ix in found)}"
+                self.v.scope.define(Quantity(OWN + single, (), reader.expr(rhs), line))
+                return
             if not all(isinstance(ix, sp.Symbol) for ix in found):
                 raise Unsupported("a definition's indices must be letters, as in p_j")
             indices = tuple(found)  # type: ignore[arg-type]
@@ -241,6 +245,13 @@ class Definer:
         if isinstance(body, (sp.MatrixExpr, sp.IndexedBase)):
             raise Unsupported("a definition of a whole vector is read entry by entry: write p_j = ...")
         self.v.scope.define(Quantity(OWN + head.key, indices, body, line))
+
+
+def _numeric(indices: Node | None) -> bool:
+    """Whether a subscript is made of numbers only (y_0, p_{12})."""
+    if isinstance(indices, Num):
+        return True
+    return isinstance(indices, Group) and bool(indices.items) and all(isinstance(i, Num) for i in indices.items)
 
 
 def _whole_vector_call(rhs: Node) -> Node | None:
@@ -298,8 +309,8 @@ def first_equation(chain: Chain) -> tuple[Head | None, Node | None]:
     if head is None:
         return None, None
     right = parse_or_none(chain.sides[1].text)
-    if chain.inline and (right is None or isinstance(right, (Word, Num)) or _namelike(right)
-                         or len(chain.sides) > 2):
+    if chain.inline and (right is None or isinstance(right, (Word, Num)) or _namelike(right) and not chain.equals
+                         or isinstance(left, Word) and isinstance(right, Num)):
         return None, None
     return head, right
 
@@ -311,8 +322,6 @@ def vocabulary_for(notation: Notation, explicit: set[str], roles: Roles, usage: 
     vocabulary = Vocabulary.from_notation(notation)
     vocabulary.vector_keys = set(usage.vector_keys)
     vocabulary.sizes = dict(usage.sizes)
-    if usage.matrix_mode:  # pᵀ, A : B, diag(p), dW: whole vectors and matrices are written as such
-        vocabulary.matrix_names |= set(vocabulary.vectors())
     if "linear" in explicit:
         vocabulary.matrix_names |= {vocabulary.weights, vocabulary.inputs, vocabulary.bias, vocabulary.logits}
     found = dict(roles.found)
@@ -350,6 +359,8 @@ def vocabulary_for(notation: Notation, explicit: set[str], roles: Roles, usage: 
     if any(p in roles.defined and p != roles.found.get("probs") for p in vocabulary.prob_symbols):
         vocabulary.prob_symbols = set()
     taken = {vocabulary.logits, vocabulary.labels, *vocabulary.prob_symbols, *vocabulary.loss}
+    if usage.matrix_mode:  # pᵀ, A : B, diag(p), dW: whole vectors and matrices are written as such
+        vocabulary.matrix_names |= set(vocabulary.vectors())
     if "linear" not in explicit and not roles.layer:
         for role in ("weights", "inputs", "bias"):
             name = getattr(vocabulary, role)
