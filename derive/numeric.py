@@ -124,7 +124,7 @@ class Inputs(dict):  # type: ignore[type-arg]
         if name in self.defined:
             return self.defined_value(name, key)
         rng = random.Random(f"{self.seed}|{name}|{key}")
-        return rng.uniform(0.2, 2.0) if name in self.positive else rng.uniform(-1.5, 1.5)
+        return rng.uniform(0.1, 0.9) if name in self.positive else rng.uniform(-1.5, 1.5)
 
     def defined_value(self, name: str, key: tuple[int, ...]) -> float:
         params, body = self.defined[name]

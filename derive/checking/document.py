@@ -29,7 +29,7 @@ _TEX_SETTING = re.compile(r"^[ \t]*%[ \t]*derive:[ \t]*(?P<key>[A-Za-z]+)[ \t]*=
 _MD_HEADING = re.compile(r"^#{1,6}[ \t]+(?P<title>.*)$", re.M)
 _TEX_HEADING = re.compile(r"\\(?:sub)*section\*?\{(?P<title>[^}]*)\}|\\paragraph\*?\{(?P<title2>[^}]*)\}")
 _CASE_IN_TEXT = re.compile(r"(?<![A-Za-z\\])([a-z])\s*(=|\\neq|\\ne|≠|!=)\s*([a-z])(?![A-Za-z_])")
-_CASE_WORDS = re.compile(r"\b(case|when|where|if|for)\b", re.I)
+_CASE_WORDS = re.compile(r"\b(case|when|where|if|for|whenever)\b[^.;]{0,28}$", re.I)
 
 
 @dataclass
@@ -217,9 +217,13 @@ def _sentence_before(text: str, start: int, end: int) -> str:
 def _case_in(text: str, heading: bool = False) -> str | None:
     """A case stated in prose: 'Case 1: j = k', 'In the case where $i \\neq j$', or a heading
     'Off-diagonal entries ($m \\neq i$)'."""
-    if not heading and not _CASE_WORDS.search(text):
-        return None
-    found = _CASE_IN_TEXT.search(text.replace("$", " "))
+    plain = text.replace("$", " ")
+    if heading:
+        found = _CASE_IN_TEXT.search(plain)
+    else:  # the relation must follow a case word closely: "when i = j", "for $k \neq c$", "Case 2: i != j"
+        found = next((m for m in _CASE_IN_TEXT.finditer(plain)
+                      if _CASE_WORDS.search(plain[max(0, m.start() - 30):m.start()])
+                      and not re.search(r"(\\\{|\[|\()\s*$", plain[max(0, m.start() - 3):m.start()])), None)
     if not found:
         return None
     a, op, b = found.groups()
@@ -236,6 +240,7 @@ _WRAPPERS = re.compile(r"\\begin\{(aligned|align\*?|split|gathered|gather\*?|arr
                        r"|\\(label|tag\*?)\{[^}]*\}|\\nonumber|\\notag")
 
 
+_ROW_SKIP = re.compile(r"\\\\\s*\[\s*-?[\d.]+\s*(?:pt|em|ex|mm|cm|in|bp|mu)\s*\]")
 _AND = re.compile(r"(?:\\q?quad|\\[,;: ]|~|\s)*\\(?:text|mbox|mathrm)\s*\{\s*(?:and|or)\s*\}(?:\\q?quad|\\[,;: ]|~|\s)*")
 
 
@@ -244,6 +249,7 @@ def _chains(body: str, base: int) -> list[Chain]:
     ``A = B \\quad\\text{and}\\quad C = D`` is two rows."""
     text = _WRAPPERS.sub(lambda m: " " * len(m.group()), body)
     text = _AND.sub(lambda m: "\\\\" + " " * (len(m.group()) - 2), text)
+    text = _ROW_SKIP.sub(lambda m: "\\\\" + " " * (len(m.group()) - 2), text)  # \\[4pt]: a row break
     rows = _split_rows(text)
     chains: list[Chain] = []
     for row_start, row_end in rows:

@@ -358,6 +358,8 @@ def vocabulary_for(notation: Notation, explicit: set[str], roles: Roles, usage: 
         vocabulary.logits, vocabulary.prob_symbols = NOBODY, set()
     if any(p in roles.defined and p != roles.found.get("probs") for p in vocabulary.prob_symbols):
         vocabulary.prob_symbols = set()
+    if vocabulary.labels in roles.defined:  # smoothed labels q_k = (1 - ε) 1{k = c} + ε/K: the document's own
+        vocabulary.own_labels, vocabulary.labels = vocabulary.labels, NOBODY
     taken = {vocabulary.logits, vocabulary.labels, *vocabulary.prob_symbols, *vocabulary.loss}
     if usage.matrix_mode:  # pᵀ, A : B, diag(p), dW: whole vectors and matrices are written as such
         vocabulary.matrix_names |= set(vocabulary.vectors())

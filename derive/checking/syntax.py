@@ -265,6 +265,7 @@ def _as_latex_reads(text: str) -> str:
     """Rewrite what TeX reads differently from its look, in one linear pass: ``{a \\over b}`` is
     ``\\frac{a}{b}``, ``\\theta{_k}`` is ``\\theta_{k}``, and ``\\text{if }`` in a condition is a word."""
     text = text.replace("{_", "_{")
+    text = re.sub(r"\\\\\s*\[\s*-?[\d.]+\s*(?:pt|em|ex|mm|cm|in|bp|mu)\s*\]", lambda m: "\\\\" + " " * (len(m.group()) - 2), text)
     for word in _TEXT_WORDS:
         text = re.sub(rf"\\(?:text|mathrm|textrm)\s*\{{\s*{word}\s*[,.;]?\s*\}}", f" {word} ", text)
     if "\\over" not in text:
