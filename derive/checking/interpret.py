@@ -569,6 +569,12 @@ class Interpreter:
                 raise Unsupported("diag of something that is not a vector", _col(item))
             diagonal = sp.DiagMatrix(vector)
             return (self.matrix_power(diagonal, script) if script is not None else diagonal), 1
+        head = item.base if isinstance(item, Scripted) and item.sub is None and not item.primes else item
+        if isinstance(head, Word) and head.command and head.name in PRELUDE_FUNCTIONS and following is not None \
+                and not _is_call(following):  # \tanh t, \tanh^2 a_j: the next factor is the argument
+            value = PRELUDE_FUNCTIONS[head.name](self.expr(following))
+            return (self.superscript(value, item.sup) if isinstance(item, Scripted) and item.sup is not None
+                    else value), 1
         if key in self.v.functions and _is_call(following):
             return self.with_superscript(self.apply_defined(key, item, following), following), 1
         if key in self.v.prob_functions and _is_call(following) and not self.sigmoid_here(key, following):

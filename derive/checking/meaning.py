@@ -348,6 +348,8 @@ def vocabulary_for(notation: Notation, explicit: set[str], roles: Roles, usage: 
     # A role symbol the document defines means what its definition says: the logits of a layer, or
     # probabilities that are not the plain softmax of the logits (a temperature), are its own quantities.
     roles.layer = roles.layer_of(vocabulary.logits) if "linear" not in explicit else None
+    if roles.layer and set(roles.layer[:3]) & roles.defined:  # a layer over defined quantities (h = tanh(a))
+        roles.layer = None
     if roles.layer:
         vocabulary.weights, vocabulary.inputs, vocabulary.bias, size = roles.layer   # derive's own linear layer
         if size:
