@@ -241,7 +241,7 @@ _WRAPPERS = re.compile(r"\\begin\{(aligned|align\*?|split|gathered|gather\*?|arr
 
 
 _ROW_SKIP = re.compile(r"\\\\\s*\[\s*-?[\d.]+\s*(?:pt|em|ex|mm|cm|in|bp|mu)\s*\]")
-_AND = re.compile(r",\s*\\qquad\s*|(?:\\q?quad|\\[,;: ]|~|\s)*\\(?:text|mbox|mathrm)\s*\{\s*(?:and|or)\s*\}(?:\\q?quad|\\[,;: ]|~|\s)*")
+_AND = re.compile(r",\s*\\qquad(?!\s*[a-z]\s*(?:=|\\neq|\\ne|≠)\s*[a-z]\s*[.,;]?\s*(?:\\\\|$))|(?:\\q?quad|\\[,;: ]|~|\s)*\\(?:text|mbox|mathrm)\s*\{\s*(?:and|or)\s*\}(?:\\q?quad|\\[,;: ]|~|\s)*")
 
 
 def _chains(body: str, base: int) -> list[Chain]:

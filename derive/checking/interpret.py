@@ -425,10 +425,18 @@ class Interpreter:
 
     def indicator(self, condition: Node, col: int) -> sp.Expr:
         rel = condition.items[0] if isinstance(condition, Group) and len(condition.items) == 1 else condition
-        if not isinstance(rel, Rel) or rel.op != "=":
-            raise Unsupported("an indicator needs a condition a = b", col)
-        (a,), (b,) = self.indices(rel.lhs), self.indices(rel.rhs)
-        return sp.KroneckerDelta(a, b)
+        if not isinstance(rel, Rel):
+            raise Unsupported("an indicator needs a condition, as in 1[k = c] or 1[t > 0]", col)
+        if rel.op == "=":
+            try:
+                (a,), (b,) = self.indices(rel.lhs), self.indices(rel.rhs)
+                return sp.KroneckerDelta(a, b)
+            except (Unsupported, ValueError):
+                pass
+        relation = _RELATIONS.get(rel.op)
+        if relation is None:
+            raise Unsupported(f"an indicator of {rel.op} is not read", col)
+        return sp.Piecewise((1, relation(self.expr(rel.lhs), self.expr(rel.rhs))), (0, True))  # 1[s_j - s_y + Δ > 0]
 
     def cases(self, node: Cases) -> sp.Expr:
         pieces = []
@@ -561,6 +569,9 @@ class Interpreter:
             return (sp.exp(argument) if item.name == "exp" else sp.log(argument)), 1
         if key in self.v.loss and _is_call(following):
             return mdl.L, 1
+        if key in ("max", "min") and isinstance(following, Group) and following.kind == "(" and len(following.items) > 1:
+            values = [self.expr(node) for node in following.items]   # max(0, t)
+            return self.with_superscript((sp.Max if key == "max" else sp.Min)(*values), following), 1
         if key in ("diag", "Diag") and following is not None and _is_call(following):
             script = following.sup if isinstance(following, Scripted) and following.sub is None else None
             argument = following.base if script is not None and isinstance(following, Scripted) else following
@@ -849,6 +860,10 @@ def _items(node: Node) -> list[Node]:
     if isinstance(node, Product):
         return list(node.items)
     return [node]
+
+
+_RELATIONS = {"=": sp.Eq, ">": sp.Gt, "<": sp.Lt, "\\geq": sp.Ge, "\\ge": sp.Ge, "\\leq": sp.Le, "\\le": sp.Le,
+              "\\neq": sp.Ne, "\\ne": sp.Ne}
 
 
 def _runs_over_inputs(body: sp.Expr, var: sp.Expr) -> bool:
