@@ -122,7 +122,7 @@ def sample_points(model: "mdl.Model", free: set[sp.Symbol], case: Case | None,
                 for examples in index_assignments(example_syms, batch, case, rng):
                     for inputs in index_assignments(input_syms, width, case, rng):
                         for _ in range(DRAWS):
-                            ints = {mdl.n: size, mdl.N: batch, mdl.M: width, **classes, **examples, **inputs}
+                            ints = {mdl.n: size, mdl.N: batch if model.batch else size, mdl.M: width or size, **classes, **examples, **inputs}
                             drawn += 1
                             own = Inputs(f"{seed}:{drawn}", quantities.positive, defined)
                             point, labels = _point(model, ints, size, batch, assumes, classes.get(hot_symbol), rng,
