@@ -85,6 +85,7 @@ class Vocabulary:
     sizes: dict[str, str] = field(default_factory=dict)  # K, N, m as upper limits: "classes" or "batch"
     own_logits: str | None = None   # the logits when they are the document's own quantity (a layer's output)
     own_labels: str | None = None   # the labels when the document defines them (label smoothing)
+    own_layer: bool = False         # a declared layer whose inputs the document defines (h = tanh(a))
     unreadable: dict[str, int] = field(default_factory=dict)   # names whose definition could not be read: line
     matrix_names: set[str] = field(default_factory=set)  # names declared as vectors/matrices (front matter)
 

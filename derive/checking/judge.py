@@ -132,7 +132,8 @@ class Checker:
         self.definitions: list[Definition] = []
         self.steps: list[StepVerdict] = []
         self.declared_sizes = declared_sizes(notation.shapes, document.path) if notation.shapes else {}
-        if notation.linear or (roles.layer and self.vocabulary.weights == roles.layer[0]):
+        if (notation.linear and not self.vocabulary.own_layer) or \
+                (roles.layer and self.vocabulary.weights == roles.layer[0]):
             self.model = dataclasses.replace(self.model, linear=True)
 
     def defined_keys(self, usage: Usage) -> set[str]:

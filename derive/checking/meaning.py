@@ -322,6 +322,9 @@ def vocabulary_for(notation: Notation, explicit: set[str], roles: Roles, usage: 
     vocabulary = Vocabulary.from_notation(notation)
     vocabulary.vector_keys = set(usage.vector_keys)
     vocabulary.sizes = dict(usage.sizes)
+    if "linear" in explicit and {vocabulary.weights, vocabulary.inputs, vocabulary.bias} & roles.defined:
+        explicit = explicit - {"linear"}   # f = Uh + b with h = tanh(a) defined: the document's own layer
+        vocabulary.own_layer = True
     if "linear" in explicit:
         vocabulary.matrix_names |= {vocabulary.weights, vocabulary.inputs, vocabulary.bias, vocabulary.logits}
     found = dict(roles.found)
