@@ -49,6 +49,7 @@ def build_parser() -> Parser:
     check = commands.add_parser("check", help="check a hand-written derivation (Markdown or LaTeX) step by step")
     check.add_argument("file", metavar="FILE", help="a Markdown or LaTeX file, or - for standard input")
     check.add_argument("--format", default="text", help="text or json (default: text)")
+    check.add_argument("--full", action="store_true", help="print each step whole, not shortened")
     check.add_argument("--notation", action="append", default=[], metavar="KEY=VALUE",
                        help="notation, overrides the file's own (repeatable)")
     embed = commands.add_parser("embed", help="fill the 'derive: show' directives of course notes",
@@ -135,7 +136,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     if args.format == "json":
         sys.stdout.write(report.to_json())
     else:
-        sys.stdout.write(report.text(color=sys.stdout.isatty() and "NO_COLOR" not in os.environ))
+        sys.stdout.write(report.text(color=sys.stdout.isatty() and "NO_COLOR" not in os.environ,
+                                     full=args.full))
     return report.exit_code
 
 

@@ -93,7 +93,9 @@ def load(path_or_text: str | Path, name: str | None = None) -> Document:
 def _read(path_or_text: str | Path, name: str | None) -> tuple[str, str, str]:
     """Text given directly, or a file read by derive.reading (bounded, regular files only, ``-`` is stdin)."""
     looks_like_text = isinstance(path_or_text, str) and ("\n" in path_or_text or "$" in path_or_text
-                                                          or "\\" in path_or_text)
+                                                          or "\\" in path_or_text) \
+        and not ("\n" not in path_or_text and "\x00" not in path_or_text and len(path_or_text) < 4096
+                 and Path(path_or_text).is_file())   # a file named a$b.md is still a file
     if looks_like_text:
         text, label = str(path_or_text), name or "<text>"
         if len(text) > MAX_FILE_BYTES:

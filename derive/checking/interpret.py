@@ -234,6 +234,8 @@ class Interpreter:
         key = key_of(node)
         if key in self.bound:
             return self.bound[key]
+        if key:
+            self.check_readable(key, node)
         if key in self.v.loss:
             return mdl.L
         vectors = self.v.vectors()
@@ -243,7 +245,7 @@ class Interpreter:
         if key == "I" and "I" not in self.v.definitions:
             return mtx.IDENTITY
         if key in vectors and self.whole_vectors and vectors[key] in ("z", "yhat", "y", "b"):
-            return mtx.MATRICES[vectors[key]]
+            return {"z": mdl.z, "yhat": mdl.yhat, "y": mdl.y, "b": mdl.b}[vectors[key]]  # softmax(z / T)
         if key in vectors and key in self.v.matrix_names:  # a whole vector where the document does matrix algebra
             if vectors[key] in ("W", "x", "b"):
                 self.uses_linear = True

@@ -120,7 +120,8 @@ class Checker:
                 pass
         self.notation = dataclasses.replace(notation, target=target)
         defines = self.defined_keys(usage)
-        self.vocabulary, self.roles = vocabulary_for(self.notation, explicit, roles, usage, defines)
+        heads = {head.key for chain in document.chains if (head := first_equation(chain)[0]) is not None}
+        self.vocabulary, self.roles = vocabulary_for(self.notation, explicit, roles, usage, defines, heads)
         if target.name:
             self.vocabulary.label_name = notation_key(target.name)
         self.source = "front matter" if explicit else "document" if roles else "default"
@@ -220,7 +221,7 @@ class Checker:
             elif role is None and rhs is not None:
                 self.definer.define(head, rhs, line)
         except Unsupported as error:
-            if role is None:
+            if role != "probs":  # the loss or a quantity of the document's: its steps cannot be decided
                 self.vocabulary.unreadable[head.key] = line
             if chain.inline:
                 return True
@@ -423,6 +424,11 @@ class Checker:
             left, right, model = mistake.student(self, lhs, rhs)
             if self.equal(left, right, case, self.assumes, model).holds:
                 return mistake.message
+        terms = sp.Add.make_args(rhs)
+        if 1 < len(terms) <= 8:  # one term written with the wrong sign
+            for term in terms:
+                if self.equal(lhs, rhs - 2 * term, case, self.assumes).holds:
+                    return "the sign of one term is flipped"
         return None
 
 

@@ -291,7 +291,10 @@ def provisional_roles(document: Document, usage: Usage) -> Roles:
             definer.define(head, rhs, document.position(chain.equals[0])[0])
         except Exception:  # noqa: BLE001 - a definition the first pass cannot read is read again in order
             continue
-    roles = infer(vocabulary.scope, {}, {}, usage.derivative_pairs, usage.loss_candidates)
+    try:
+        roles = infer(vocabulary.scope, {}, {}, usage.derivative_pairs, usage.loss_candidates)
+    except (ValueError, RecursionError, TypeError):  # definitions that contradict each other: infer nothing
+        roles = Roles()
     roles.defined = {name[len(OWN):] for name in vocabulary.scope.quantities} | set(vocabulary.functions)
     roles.scope = vocabulary.scope
     if roles.target is None:
@@ -316,7 +319,7 @@ def first_equation(chain: Chain) -> tuple[Head | None, Node | None]:
 
 
 def vocabulary_for(notation: Notation, explicit: set[str], roles: Roles, usage: Usage,
-                   document_defines: set[str]) -> tuple[Vocabulary, dict[str, str]]:
+                   document_defines: set[str], heads: set[str] = frozenset()) -> tuple[Vocabulary, dict[str, str]]:
     """The vocabulary a document is read in: front matter first, then what the document says, then the
     defaults; no built-in name shadows one of the document's. Returns it with the role -> symbol table."""
     vocabulary = Vocabulary.from_notation(notation)
@@ -339,6 +342,8 @@ def vocabulary_for(notation: Notation, explicit: set[str], roles: Roles, usage: 
         vocabulary.prob_symbols = {found["probs"]}
     if "labels" not in explicit and "labels" in found:
         vocabulary.labels = found["labels"]
+    if roles.loss_guessed and found.get("loss") in heads:   # S = (something unreadable) is not the loss
+        found.pop("loss")
     if "loss" not in explicit and "loss" in found:
         vocabulary.loss = {found["loss"], "CE"}
     if "classes" not in explicit and "classes" in found:

@@ -123,8 +123,9 @@ class Report:
         return "".join(f"\\u{ord(char):04x}" if _is_control(char) and char not in "\n" else char
                        for char in text) + "\n"
 
-    def text(self, color: bool = False) -> str:
-        """The report for a terminal; text from the document is shown with control characters escaped."""
+    def text(self, color: bool = False, full: bool = False) -> str:
+        """The report for a terminal; text from the document is shown with control characters escaped, each
+        side shortened to 60 characters unless ``full``."""
         from ..render import environment
 
         marks = {"valid": ("✓", "32"), "invalid": ("✗", "31"), "unknown": ("?", "33")}
@@ -132,7 +133,8 @@ class Report:
         def mark(verdict: str) -> str:
             symbol, code = marks[verdict]
             return f"\033[{code}m{symbol}\033[0m" if color else symbol
-        return environment().get_template("check/report.j2").render(report=self.escaped(), mark=mark)
+        return environment().get_template("check/report.j2").render(report=self.escaped(), mark=mark,
+                                                                     width=10 ** 6 if full else 60)
 
     def escaped(self) -> "Report":
         """A copy whose every string shows control characters as ``\\x1b`` (line breaks as spaces)."""

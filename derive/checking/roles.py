@@ -28,6 +28,7 @@ class Roles:
     probs_line: int | None = None      # the definition that made the probabilities (not a step)
     loss_line: int | None = None
     guessed: bool = False              # probabilities and logits read off the derivatives, not a definition
+    loss_guessed: bool = False         # the loss read off ∂L/∂z_k, not a definition
     defined: set[str] = field(default_factory=set)   # every key the document defines
     layer: tuple[str, ...] | None = None              # the logits as Σ_r W_jr x_r + b_j: W, x, b, input size
     scope: Scope | None = None                          # the definitions as first read, with no role assigned
@@ -180,7 +181,9 @@ def infer(scope: Scope, indices: dict[str, tuple[sp.Symbol, ...]], lines: dict[s
         key = name[len(OWN):]
         if quantity.indices or "loss" in roles.found:
             continue
-        found_ce = match_cross_entropy(quantity.body, roles.found.get("probs"))
+        found_ce = match_cross_entropy(quantity.body, roles.found.get("probs")) \
+            or match_cross_entropy(scope.expand(quantity.body, frozenset({OWN + roles.found.get("probs", "")})),
+                                   roles.found.get("probs"))  # E = -Σ_j ℓ_j, the ℓ_j written out
         if found_ce is not None:
             labels, label_index = found_ce
             roles.found["loss"] = key
@@ -199,4 +202,5 @@ def infer(scope: Scope, indices: dict[str, tuple[sp.Symbol, ...]], lines: dict[s
                 break
     if "loss" not in roles.found and loss_candidates:
         roles.found["loss"] = loss_candidates[0]
+        roles.loss_guessed = True
     return roles

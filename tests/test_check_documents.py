@@ -1,0 +1,126 @@
+"""derive check reads documents as people write them (issue 9): the document's own definitions give its symbols
+their meaning, roles are inferred, and real-world syntax is read as TeX reads it. What a user would check: the
+verdict of each step, and that what is reported (roles, counterexample, diagnosis) is right."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import derive
+
+FIXTURES = Path(__file__).parent / "fixtures"
+BLOG = FIXTURES / "blog_no_front_matter.md"
+
+
+def verdicts(text: str, **notation: str) -> list[str]:
+    return [step.verdict for step in derive.check(text, **notation).steps]
+
+
+def one(text: str, **notation: str):
+    (step,) = derive.check(f"$$\n{text}\n$$\n", **notation).steps
+    return step
+
+
+def test_a_blog_derivation_with_no_configuration_checks_step_by_step():
+    report = derive.check(BLOG)
+    assert report.summary == {"valid": 10, "invalid": 0, "unknown": 0}
+    assert report.notation["source"] == "document"
+    assert report.notation["roles"] == {"logits": "z", "probs": "p", "labels": "y", "loss": "L", "classes": "n"}
+    assert [d.symbol for d in report.definitions] == ["S", "p_i", "L"]   # S from inline math, p and L displayed
+
+
+def test_a_sign_slip_in_it_is_invalid_with_counterexample_and_diagnosis(tmp_path):
+    text = BLOG.read_text(encoding="utf-8").replace(r"&= -y_k + y_k p_k + \sum", r"&= -y_k + y_k p_k - \sum")
+    slipped = tmp_path / "slip.md"
+    slipped.write_text(text, encoding="utf-8")
+    report = derive.check(slipped)
+    first = report.first_invalid
+    assert first is not None and first.line == 28 and first.counterexample is not None
+    assert first.diagnosis == "the sign of one term is flipped"
+    assert report.exit_code == 1
+
+
+def test_definitions_are_the_semantics_whatever_the_names():
+    doc = (r"Let $\ell_j = t_j \log q_j$ and $$q_j = \frac{e^{a_j}}{\sum_k e^{a_k}}$$ with one-hot $t$." "\n"
+           r"$$E = -\sum_j \ell_j$$" "\n"
+           r"$$\frac{\partial E}{\partial a_i} = -\sum_j t_j (\delta_{ij} - q_i) = q_i - t_i$$" "\n"
+           r"$$\frac{\partial E}{\partial a_i} = t_i - q_i$$" "\n")
+    report = derive.check(doc)
+    assert [s.verdict for s in report.steps] == ["valid", "valid", "invalid"]
+    assert report.notation["roles"]["probs"] == "q" and report.notation["roles"]["logits"] == "a"
+
+
+def test_a_layer_defined_in_the_text_is_differentiated_through():
+    doc = (r"$$z_j = \sum_i w_{ij} o_i + b_j$$" "\n" r"$$p_j = \frac{e^{z_j}}{\sum_k e^{z_k}}$$" "\n"
+           r"$$L = -\sum_j y_j \log p_j$$" "\n"
+           r"$$\frac{\partial L}{\partial w_{ij}} = (p_j - y_j) o_i$$" "\n"
+           r"$$\frac{\partial L}{\partial o_i} = \sum_j (p_j - y_j) w_{ij}$$" "\n"
+           r"$$\frac{\partial L}{\partial w_{ij}} = (p_i - y_i) o_j$$" "\n")
+    assert verdicts(doc) == ["valid", "valid", "invalid"]
+
+
+@pytest.mark.parametrize("claim, verdict", [
+    (r"\frac{d}{dx} \sigma(x) = \sigma(x)(1 - \sigma(x))", "valid"),    # σ of a scalar is the sigmoid
+    (r"\frac{d}{dx} \sigma(x) = \sigma(x)^2", "invalid"),
+    (r"\frac{d}{dx} \tanh(x) = 1 - \tanh^2 x", "valid"),
+    (r"\frac{d}{dx} f(x)^2 = 2 f(x) f'(x)", "valid"),                   # for every function f
+    (r"\frac{d}{dx} f(x)^2 = 2 f'(x)", "invalid"),
+    (r"\frac{d}{dx} f(g(x)) = f'(g(x)) g'(x)", "valid"),
+    (r"\frac{\partial}{\partial z_k} \log \sum_j e^{z_j} = \operatorname{softmax}(z)_k", "valid"),
+    (r"\frac{\partial}{\partial z_k} \ln \sum_{d} \exp(z_d) = {e^{z_k} \over \sum_d e^{z_d}}", "valid"),
+    (r"\sum_j e^{z_j} = e^{z_1} + \dots + e^{z_n}", "valid"),
+    (r"\frac{\partial z_i}{\partial z_k} = 1\{i = k\}", "valid"),
+    (r"\frac{d}{dt} \max(0, t) = \mathbb{1}[t > 0]", "valid"),
+    (r"\frac{\partial}{\partial z_k} \operatorname{softmax}(z / T)_i = \frac{1}{T} \operatorname{softmax}(z / T)_i"
+     r" (\delta_{ik} - \operatorname{softmax}(z / T)_k)", "valid"),
+])
+def test_functions_and_syntax_people_use(claim, verdict):
+    step = one(claim)
+    assert step.verdict == verdict, step.message
+
+
+def test_logits_named_x_are_not_the_layer_input():
+    """A user's name never takes a built-in meaning: with logits x, ∂/∂x_i is by the logits."""
+    step = one(r"\frac{\partial L}{\partial x_i} = \hat{y}_i - y_i", logits="x")
+    assert step.verdict == "valid", step.message
+
+
+def test_a_cases_row_with_text_if_is_read():
+    doc = (r"$$\frac{\partial \hat{y}_i}{\partial z_k} = \begin{cases} \hat{y}_i (1 - \hat{y}_i) & \text{if } i=k \\"
+           r" -\hat{y}_i \hat{y}_k & \text{otherwise} \end{cases}$$")
+    assert verdicts(doc) == ["valid"]
+
+
+def test_a_case_about_a_summation_index_does_not_leak():
+    doc = ("Split the sum into $j = k$ and the terms for $j \\neq k$:\n\n"
+           r"$$\frac{\partial L}{\partial z_k} = -\sum_j y_j (\delta_{jk} - \hat{y}_k) = \hat{y}_k - y_k$$" "\n")
+    report = derive.check(doc)
+    assert [s.verdict for s in report.steps] == ["valid", "valid"]
+    assert all(s.case is None for s in report.steps)
+
+
+def test_holds_when_never_contradicts_the_case():
+    doc = ("<!-- derive: case i \\neq j -->\n\n"
+           r"$$\frac{\partial \hat{y}_i}{\partial z_j} = \hat{y}_i (1 - \hat{y}_j)$$" "\n")
+    (step,) = derive.check(doc).steps
+    assert step.verdict == "invalid" and step.holds_when != "i = j"
+
+
+def test_chains_that_go_on_in_a_new_block_and_elided_steps():
+    doc = (r"$$\frac{\partial \hat{y}_j}{\partial z_j} = \frac{e^{z_j} \sum_i e^{z_i} - e^{z_j} e^{z_j}}"
+           r"{(\sum_i e^{z_i})^2}$$" "\nso\n\n" r"$$= \hat{y}_j - \hat{y}_j^2 = \dots = \hat{y}_j (1 - \hat{y}_j)$$" "\n")
+    assert verdicts(doc) == ["valid", "valid", "valid"]
+
+
+def test_approx_and_propto_are_not_steps():
+    doc = r"$$\hat{y}_k = \frac{e^{z_k}}{\sum_j e^{z_j}} \propto e^{z_k}$$" "\n" \
+          r"$$\frac{\partial \hat{y}_k}{\partial z_k} = \hat{y}_k (1 - \hat{y}_k) \approx \hat{y}_k$$" "\n"
+    assert verdicts(doc) == ["valid"]
+
+
+def test_an_unreadable_definition_makes_its_steps_unknown_not_invalid():
+    doc = (r"$$S = \int_0^1 e^{z} \, dz$$" "\n" r"$$\frac{\partial S}{\partial z_k} = 0$$" "\n")
+    report = derive.check(doc)
+    assert report.count("invalid") == 0 and report.count("valid") == 0
