@@ -76,3 +76,29 @@ def test_checker_raises_only_derive_errors(left, right):
     except DeriveError:
         return
     assert all(s.verdict in ("valid", "invalid", "unknown") for s in report.steps)
+
+
+def test_scanners_stay_linear_on_unclosed_openers(tmp_path):
+    """100,000 unclosed \\[ (and a long % derive: line) are read in one pass, not one pass per opener."""
+    import time
+
+    for name, text in (("brackets.md", "\\[" * 50_000 + "\n"), ("dollars.md", "$$ a = b\n" + "x " * 50_000),
+                       ("setting.tex", "% derive: logits = " + " " * 100_000 + "z\n$$a = a$$\n")):
+        path = tmp_path / name
+        path.write_text(text, encoding="utf-8")
+        start = time.perf_counter()
+        try:
+            derive.check(path)
+        except derive.DeriveError:
+            pass
+        assert time.perf_counter() - start < 10, name
+
+
+def test_a_tower_of_powers_is_refused_before_it_is_computed():
+    report = derive.check("$$2^{10^{10^{10}}} = 0$$\n")
+    assert report.steps[0].verdict == "unknown"
+
+
+def test_overflowing_values_are_never_valid():
+    report = derive.check("$$99999999^{10} 99999999^{10} 99999999^{10} 99999999^{10} = 0$$\n")
+    assert report.steps[0].verdict != "valid"

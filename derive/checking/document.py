@@ -16,16 +16,9 @@ from ..reading import decode, front_matter, read_text
 
 MAX_FILE_BYTES = 1_000_000
 
-_BLOCK = re.compile(
-    r"(?P<fence>^```math[ \t]*\n(?P<fence_body>.*?)^```)"
-    r"|(?P<dollars>\$\$(?P<dollars_body>.*?)\$\$)"
-    r"|(?P<brackets>\\\[(?P<brackets_body>.*?)\\\])"
-    r"|(?P<env>\\begin\{(?P<env_name>equation\*?|align\*?|gather\*?|multline\*?|eqnarray\*?)\}"
-    r"(?P<env_body>.*?)\\end\{(?P=env_name)\})",
-    re.S | re.M)
-_MD_MARKER = re.compile(r"<!--\s*derive:\s*case\s+(?P<case>.*?)\s*-->")
-_TEX_MARKER = re.compile(r"^[ \t]*%[ \t]*derive:[ \t]*case[ \t]+(?P<case>.*?)[ \t]*$", re.M)
-_TEX_SETTING = re.compile(r"^[ \t]*%[ \t]*derive:[ \t]*(?P<key>[A-Za-z]+)[ \t]*=[ \t]*(?P<value>.*?)[ \t]*$", re.M)
+_MD_MARKER = re.compile(r"<!--[ \t]*derive:[ \t]*case[ \t]+(?P<case>[^\n>]{0,200}?)[ \t]*-->")
+_TEX_MARKER = re.compile(r"^[ \t]*%[ \t]*derive:[ \t]*case[ \t]+(?P<case>[^\n]{0,200})$", re.M)
+_TEX_SETTING = re.compile(r"^[ \t]*%[ \t]*derive:[ \t]*(?P<key>[A-Za-z]+)[ \t]*=[ \t]*(?P<value>[^\n]{0,400})$", re.M)
 _MD_HEADING = re.compile(r"^#{1,6}[ \t]+(?P<title>.*)$", re.M)
 _TEX_HEADING = re.compile(r"\\(?:sub)*section\*?\{(?P<title>[^}]*)\}|\\paragraph\*?\{(?P<title2>[^}]*)\}")
 _CASE_IN_TEXT = re.compile(r"(?<![A-Za-z\\])([a-z])\s*(=|\\neq|\\ne|≠|!=)\s*([a-z])(?![A-Za-z_])")
@@ -84,7 +77,7 @@ def load(path_or_text: str | Path, name: str | None = None) -> Document:
     if kind == "markdown":
         settings = _front_matter(text, label)
     else:
-        settings = {m["key"]: m["value"] for m in _TEX_SETTING.finditer(text) if m["key"] != "case"}
+        settings = {m["key"]: m["value"].strip() for m in _TEX_SETTING.finditer(text) if m["key"] != "case"}
     document = Document(label, text, kind, settings)
     _scan(document)
     return document
@@ -124,10 +117,10 @@ def _scan(document: Document) -> None:
     masked = _mask_code_fences(text) if document.kind == "markdown" else text
     events: list[tuple[int, str, str | None]] = []
     marker = _MD_MARKER if document.kind == "markdown" else _TEX_MARKER
-    events += [(m.start(), "case", m["case"]) for m in marker.finditer(masked)]
+    events += [(m.start(), "case", m["case"].strip()) for m in marker.finditer(masked)]
     heading = _MD_HEADING if document.kind == "markdown" else _TEX_HEADING
     events += [(m.start(), "heading", m.group(m.lastindex or 0)) for m in heading.finditer(masked)]
-    blocks = list(_BLOCK.finditer(masked))
+    blocks = list(_blocks(masked))
     events += [(m.start(), "block", None) for m in blocks]
     events.sort(key=lambda e: e[0])
     by_start = {m.start(): m for m in blocks}
@@ -181,6 +174,53 @@ def _inline_definitions(text: str, display: list[tuple[int, int]]) -> list[Chain
                 found.append(chain)
         start = end
     return found
+
+
+_OPENERS = re.compile(r"^```math[ \t]*\n|\$\$|\\\[|\\begin\{(equation\*?|align\*?|gather\*?|multline\*?|eqnarray\*?)\}",
+                      re.M)
+
+
+class _Block:
+    """One display block: the same interface as the regex match it replaces (start, end, lastgroup, groups)."""
+
+    def __init__(self, name: str, start: int, body_start: int, body_end: int, end: int, text: str) -> None:
+        self.lastgroup, self._start, self._end = name, start, end
+        self._body = (body_start, body_end, text[body_start:body_end])
+        self.groups_ = {name: True, f"{name}_body": self._body[2]}
+
+    def start(self, group: str | None = None) -> int:
+        return self._body[0] if group else self._start
+
+    def end(self) -> int:
+        return self._end
+
+    def __getitem__(self, group: str):  # type: ignore[no-untyped-def]
+        return self.groups_.get(group)
+
+
+def _blocks(text: str):  # type: ignore[no-untyped-def]
+    """Display blocks in order, in one pass: each opener looks for its closer once, and a kind of opener whose
+    closer is missing is not looked for again (an unclosed \\[ repeated 100,000 times stays linear)."""
+    exhausted: set[str] = set()
+    position = 0
+    while (opener := _OPENERS.search(text, position)) is not None:
+        token = opener.group()
+        if token.startswith("```"):
+            name, closer = "fence", re.compile(r"^```", re.M)
+        elif token == "$$":
+            name, closer = "dollars", re.compile(re.escape("$$"))
+        elif token == "\\[":
+            name, closer = "brackets", re.compile(re.escape("\\]"))
+        else:
+            name, closer = "env", re.compile(re.escape(f"\\end{{{opener.group(1)}}}"))
+        key = name if name != "env" else token
+        found = None if key in exhausted else closer.search(text, opener.end())
+        if found is None:
+            exhausted.add(key)
+            position = opener.end()
+            continue
+        yield _Block(name, opener.start(), opener.end(), found.start(), found.end(), text)
+        position = found.end()
 
 
 def _mask_code_fences(text: str) -> str:
