@@ -6,8 +6,10 @@ One verifier serves the engine (every generated step) and the checker (every han
 
 from __future__ import annotations
 
+import contextvars
 import math
 import random
+import time
 from dataclasses import dataclass
 from typing import Iterable, Iterator, Sequence
 
@@ -17,6 +19,7 @@ from . import model as mdl
 from .record import Case
 from .numeric import EvaluationError, Inputs, Point, close, compile_expr, evaluate, free_indices
 
+DEADLINE: contextvars.ContextVar[float | None] = contextvars.ContextVar("deadline", default=None)  # monotonic
 CLASS_SIZES = (2, 3, 5)
 BATCH_SIZES = (1, 3)
 DRAWS = 2
@@ -204,7 +207,10 @@ def check_equal(model: "mdl.Model", lhs: sp.Expr, rhs: sp.Expr, case: Case | Non
     except EvaluationError as error:
         return Outcome(False, 0, error=str(error))
     count = 0
+    deadline = DEADLINE.get()
     for point, labels in points:
+        if deadline is not None and time.monotonic() > deadline:
+            return Outcome(False, count, error="checking took longer than its time bound")
         try:
             a, b = evaluate(left, point), evaluate(right, point)
         except EvaluationError as error:

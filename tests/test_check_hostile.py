@@ -102,3 +102,24 @@ def test_a_tower_of_powers_is_refused_before_it_is_computed():
 def test_overflowing_values_are_never_valid():
     report = derive.check("$$99999999^{10} 99999999^{10} 99999999^{10} 99999999^{10} = 0$$\n")
     assert report.steps[0].verdict != "valid"
+
+
+def test_the_step_bound_holds_in_a_thread_without_signals():
+    """The Python API may run in a thread (no SIGALRM there): the sampler stops at the deadline by itself."""
+    import threading
+
+    from derive import model as mdl
+    from derive.checking.judge import time_limit
+    from derive.verify import check_equal
+
+    found = {}
+
+    def slow_step():
+        with time_limit(0):   # already expired: the first sample point sees it
+            found["outcome"] = check_equal(mdl.Model(), mdl.softmax(mdl.k), mdl.softmax(mdl.k))
+
+    worker = threading.Thread(target=slow_step)
+    worker.start()
+    worker.join(20)
+    outcome = found["outcome"]
+    assert not outcome.holds and "time bound" in (outcome.error or "")

@@ -10,6 +10,7 @@ import dataclasses
 import re
 import signal
 import threading
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +25,7 @@ from ..model import Model
 from ..notation import Notation, Target
 from ..record import Case
 from ..numeric import free_indices
-from ..verify import Outcome, Quantities, check_equal
+from ..verify import DEADLINE, Outcome, Quantities, check_equal
 from .scope import is_own, name_of
 from .document import Chain, Document, load
 from .interpret import Interpreter, notation_key
@@ -33,6 +34,7 @@ from .report import Definition, Report, StepVerdict
 from .syntax import Group, Node, Product, Rel, Scripted, Unsupported, Word, parse
 
 STEP_SECONDS = 5
+DOCUMENT_SECONDS = 120
 
 
 class StepTimeout(Exception):
@@ -41,11 +43,21 @@ class StepTimeout(Exception):
 
 @contextmanager
 def time_limit(seconds: int) -> Iterator[None]:
-    """Bound a step check in time (main thread only; elsewhere the caps on input size bound it)."""
-    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGALRM"):
-        yield
-        return
+    """Bound a step check in time: by SIGALRM in the main thread, and everywhere cooperatively, since the
+    sampler checks the deadline between sample points (a thread of the Python API has no signals)."""
+    token = DEADLINE.set(time.monotonic() + seconds)
+    try:
+        if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGALRM"):
+            yield
+            return
+        with _alarm(seconds):
+            yield
+    finally:
+        DEADLINE.reset(token)
 
+
+@contextmanager
+def _alarm(seconds: int) -> Iterator[None]:
     def expire(*_: object) -> None:
         raise StepTimeout
 
@@ -154,7 +166,11 @@ class Checker:
         return names
 
     def run(self) -> Report:
+        started = time.monotonic()
         for chain in self.document.chains:
+            if time.monotonic() - started > DOCUMENT_SECONDS:  # the steps judged so far are reported
+                self.out_of_time(chain)
+                continue
             self.check_chain(chain)
         notation = {"source": self.source, "roles": self.roles, "target": str(self.notation.target)}
         return Report(self.document.path, self.steps, self.definitions, notation)
@@ -181,6 +197,16 @@ class Checker:
                 verdict.unknown(case_error)
             else:
                 self.judge(verdict, left, right, case)
+            self.steps.append(verdict)
+
+    def out_of_time(self, chain: Chain) -> None:
+        if chain.inline:
+            return
+        for number in range(len(chain.equals)):
+            line, column = self.document.position(chain.equals[number])
+            verdict = StepVerdict(line=line, column=column, lhs=chain.sides[number].text.strip(),
+                                  rhs=chain.sides[number + 1].text.strip())
+            verdict.unknown(f"not checked: the document took longer than {DOCUMENT_SECONDS} s")
             self.steps.append(verdict)
 
     def case_of(self, chain: Chain) -> tuple[Case | None, str | None]:
