@@ -292,7 +292,7 @@ def provisional_roles(document: Document, usage: Usage) -> Roles:
         except Exception:  # noqa: BLE001 - a definition the first pass cannot read is read again in order
             continue
     try:
-        roles = infer(vocabulary.scope, {}, {}, usage.derivative_pairs, usage.loss_candidates)
+        roles = infer(vocabulary.scope, usage.derivative_pairs, usage.loss_candidates)
     except (ValueError, RecursionError, TypeError):  # definitions that contradict each other: infer nothing
         roles = Roles()
     roles.defined = {name[len(OWN):] for name in vocabulary.scope.quantities} | set(vocabulary.functions)

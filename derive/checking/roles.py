@@ -161,8 +161,7 @@ def target_in_prose(text: str) -> str | None:
     return None
 
 
-def infer(scope: Scope, indices: dict[str, tuple[sp.Symbol, ...]], lines: dict[str, int],
-          derivative_pairs: list[tuple[str, str]], loss_candidates: list[str]) -> Roles:
+def infer(scope: Scope, derivative_pairs: list[tuple[str, str]], loss_candidates: list[str]) -> Roles:
     """Roles from the definitions in ``scope`` (folded bodies in the document's own names), then from the
     derivatives the document takes when no definition decides."""
     roles = Roles()
