@@ -19,7 +19,7 @@ from .document import Chain, Document
 from .interpret import FunctionDefinition, Interpreter, Vocabulary, key_of, notation_key
 from .roles import Roles, infer, target_in_prose
 from .scope import OWN, Quantity, own_scalar, own_vector
-from .syntax import Accent, Frac, Group, Node, Num, Product, Rel, Scripted, Unsupported, Word, parse
+from .syntax import Accent, Frac, Group, Node, Num, Product, Rel, Scripted, Unsupported, Word, parse, walk
 
 NOBODY = "\x00"  # a key no document can write: a role that is not mapped onto derive's built-in names
 INDEX_LETTERS = set("ijkl")  # a bare i = ... states an index value, not a definition
@@ -61,9 +61,7 @@ class Usage:
         return usage
 
     def visit(self, node: object) -> None:
-        stack = [node]
-        while stack:
-            item = stack.pop()
+        for item in walk(node):
             if isinstance(item, Scripted) and item.sub is not None:
                 key = key_of(item.base)
                 key = key + "'" * item.primes if key else key
@@ -73,10 +71,6 @@ class Usage:
                 self.derivative(item)
             if isinstance(item, Product):
                 self.sums(list(item.items))
-            if isinstance(item, tuple):
-                stack.extend(item)
-            elif hasattr(item, "__dataclass_fields__"):
-                stack.extend(getattr(item, name) for name in item.__dataclass_fields__)  # type: ignore[union-attr]
 
     def sums(self, items: list[Node]) -> None:
         """``\\sum_{n=1}^{N} ... y_{nj}``: N counts examples when the summation index leads a double index;
@@ -119,11 +113,10 @@ def _sum_variable(sub: Node | None) -> Node | None:
 def _index_positions(nodes: list[Node], var: str) -> tuple[int, int]:
     """How often ``var`` leads a double index (y_{nj}: an example index) and stands alone (y_j: a class)."""
     leads = alone = 0
-    stack: list[object] = list(nodes)
-    while stack:
-        item = stack.pop()
-        if isinstance(item, Scripted) and item.sup is not None and f"Word(name='{var}'" in repr(item.sup) \
-                and "kind='('" in repr(item.sup):
+    for item in walk(tuple(nodes)):
+        if isinstance(item, Scripted) and item.sup is not None \
+                and any(isinstance(n, Group) and n.kind == "(" for n in walk(item.sup)) \
+                and any(isinstance(n, Word) and n.name == var for n in walk(item.sup)):
             leads += 1   # x^{(t)}: example t
         if isinstance(item, Scripted) and item.sub is not None and key_of(item.base) not in ("delta", "I"):
             sub = item.sub.items[0] if isinstance(item.sub, Group) and len(item.sub.items) == 1 else item.sub
@@ -133,10 +126,6 @@ def _index_positions(nodes: list[Node], var: str) -> tuple[int, int]:
                 leads += 1
             elif isinstance(sub, (Group, Product)) and len(sub.items) == 2 and key_of(sub.items[0]) == var:
                 leads += 1
-        if isinstance(item, tuple):
-            stack.extend(item)
-        elif hasattr(item, "__dataclass_fields__"):
-            stack.extend(getattr(item, name) for name in item.__dataclass_fields__)  # type: ignore[union-attr]
     return leads, alone
 
 
@@ -264,16 +253,7 @@ def _whole_vector_call(rhs: Node) -> Node | None:
 
 
 def _mentions(node: object, key: str) -> bool:
-    stack = [node]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, (Word, Accent)) and key_of(item) == key:  # type: ignore[arg-type]
-            return True
-        if isinstance(item, tuple):
-            stack.extend(item)
-        elif hasattr(item, "__dataclass_fields__"):
-            stack.extend(getattr(item, name) for name in item.__dataclass_fields__)  # type: ignore[union-attr]
-    return False
+    return any(isinstance(item, (Word, Accent)) and key_of(item) == key for item in walk(node))
 
 
 def provisional_roles(document: Document, usage: Usage) -> Roles:

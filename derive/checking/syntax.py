@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 import re
-from typing import Union
+from typing import Iterator, Union
 
 MAX_LENGTH = 4000
 MAX_DEPTH = 60
@@ -120,6 +120,18 @@ class Cases:
 
 
 Node = Union[Num, Word, Accent, Scripted, Group, Frac, Sum, Product, Rel, Frobenius, Indicator, Cases, Divide]
+
+
+def walk(node: object) -> Iterator[object]:
+    """Every node of a syntax tree (and the tree itself), in no particular order."""
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        yield item
+        if isinstance(item, tuple):
+            stack.extend(item)
+        elif hasattr(item, "__dataclass_fields__"):
+            stack.extend(getattr(item, name) for name in item.__dataclass_fields__)  # type: ignore[union-attr]
 
 
 @lru_cache(maxsize=1)
