@@ -229,4 +229,4 @@ def derivation(name: str, method: str = "index", detail: str = "notes", **notati
     chosen = notation_from(notation)
     from .plans import build
 
-    return DerivationResult(build(name, chosen.target, method, detail), chosen)
+    return DerivationResult(build(name, chosen.target, method, detail, bias=chosen.linear_bias), chosen)

@@ -67,11 +67,13 @@ def partition_sum(example: sp.Expr | None = None, avoid: tuple[sp.Expr, ...] = (
     return class_sum(sp.exp(logits_at(dummy, example)), dummy)
 
 
-def linear_logits(index: sp.Expr, example: sp.Expr | None = None) -> sp.Expr:
-    """o_index = Σ_r W_{index r} x_r + b_index; in a batch each example has its own input x_{example r}."""
+def linear_logits(index: sp.Expr, example: sp.Expr | None = None, bias: bool = True) -> sp.Expr:
+    """o_index = Σ_r W_{index r} x_r + b_index (without ``bias``: no b, as in a layer written f_j = w_j x); in a
+    batch each example has its own input x_{example r}."""
     dummy = r if r not in sp.sympify(index).free_symbols else l
     entry = x[example, dummy] if example is not None else x[dummy]
-    return sp.Sum(W[index, dummy] * entry, (dummy, 1, M)) + b[index]
+    weighted = sp.Sum(W[index, dummy] * entry, (dummy, 1, M))
+    return weighted + b[index] if bias else weighted
 
 
 def softmax(index: sp.Expr, example: sp.Expr | None = None) -> sp.Expr:
@@ -113,7 +115,8 @@ class Model:
     """The quantities of one derivation and how they expand.
 
     ``probs_defined`` is False when the probabilities are the independent variables (the `cross-entropy`
-    derivation), True when they are softmax of the logits.
+    derivation), True when they are softmax of the logits. ``bias`` says whether a ``linear`` layer adds b: the
+    row form f_j = w_j x has none unless the user writes one.
     """
 
     target: Target = Target()
@@ -124,6 +127,7 @@ class Model:
     mistake: str | None = None
     linear: bool = False
     input_indices: tuple[sp.Symbol, ...] = (l, r)
+    bias: bool = True
 
     @property
     def label_index(self) -> sp.Symbol | None:
@@ -164,7 +168,7 @@ class Model:
             return self._expand(build(expr.indices[-1], expr.indices[0] if len(expr.indices) == 2 else None),
                                 keep, build)
         if isinstance(expr, sp.Indexed) and expr.base == z and self.linear and "z" not in keep:
-            return linear_logits(expr.indices[-1], expr.indices[0] if len(expr.indices) == 2 else None)
+            return linear_logits(expr.indices[-1], expr.indices[0] if len(expr.indices) == 2 else None, self.bias)
         if isinstance(expr, TotalDifferential):
             return TotalDifferential(self._expand(expr.args[0], keep, build))
         if isinstance(expr, sp.Derivative):
@@ -184,7 +188,8 @@ class Model:
         q = sp.Symbol("q", integer=True)  # an index used nowhere else, so nothing is captured
         found = {"yhat": ((t, q), softmax(q, t))} if self.batch else {"yhat": ((q,), softmax(q))}
         if self.linear:
-            found["z"] = ((t, q), linear_logits(q, t)) if self.batch else ((q,), linear_logits(q))
+            example = t if self.batch else None
+            found["z"] = ((t, q) if self.batch else (q,), linear_logits(q, example, self.bias))
         return found
 
 

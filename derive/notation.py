@@ -318,12 +318,21 @@ class Notation:
     @property
     def linear_names(self) -> tuple[str, str, str, str]:
         """(logits, weights, input, bias) from ``linear`` such as ``o = Wx + b`` or the row form ``f_j = w_j x``
-        (whose bias, if not written, is b); defaults z, W, x, b."""
+        (a bias not written is named b, but :attr:`linear_bias` says it is absent); defaults z, W, x, b."""
         if not self.linear:
             return (self.logits, "W", "x", "b")
         match = _ROWS.match(self.linear) or _LINEAR.match(self.linear)
         assert match, "validated in with_values"
         return match["logits"], match["weights"], match["input"], match["bias"] or "b"
+
+    @property
+    def linear_bias(self) -> bool:
+        """Whether the layer adds a bias: ``o = Wx + b`` does, the row form ``f_j = w_j x`` only when the user
+        writes one (``f_j = w_j x + c_j``). Without ``linear`` the catalogue's layer is ``o = Wx + b``."""
+        if not self.linear:
+            return True
+        rows = _ROWS.match(self.linear)
+        return rows is None or rows["bias"] is not None
 
     @property
     def linear_rows(self) -> bool:

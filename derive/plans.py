@@ -143,11 +143,12 @@ def plan_batch(tracer: Tracer, name: str) -> None:
 
 def plan_linear_index(tracer: Tracer, name: str) -> None:
     """o = Wx + b: the chain rule through the logits, the per-logit result, δ for the layer, then the
-    matrix forms p − y and (p − y) xᵀ, whose shapes are those of b and W."""
+    matrix forms p − y and (p − y) xᵀ, whose shapes are those of b and W (a layer without a bias: W only)."""
     logits = Lemma(D(mdl.L, z[k]), single_example_result(tracer.model, example=None), (k,))
     labelled = tracer.model.label_index is not None  # ŷ_k − 1[k = c]: a row at a time, w_k = W_{k,:}
     single = sp.S.Zero
-    for key, position, variable in (("bias", (k, sp.Integer(1)), mdl.b[k]), ("weights", (k, mdl.l), mdl.W[k, mdl.l])):
+    parameters = (("bias", (k, sp.Integer(1)), mdl.b[k]), ("weights", (k, mdl.l), mdl.W[k, mdl.l]))
+    for key, position, variable in parameters[0 if tracer.model.bias else 1:]:
         tracer.begin(part(name, key, D(mdl.L, variable)))
         tracer.apply(ChainRule(through=z, index=j), detail="linear")
         tracer.rewrite("substitute", substitute_lemmas(tracer.current, (logits,)), detail="logits",
@@ -181,7 +182,8 @@ def linear_batch(tracer: Tracer, name: str, single: sp.Expr) -> None:
 
 def plan_linear_differentials(tracer: Tracer, name: str) -> None:
     """o = Wx + b by differentials: dL = −y : d log ŷ, the Jacobian as dŷ = (diag(ŷ) − ŷŷᵀ) dz, the Frobenius
-    product moved onto dW and db, then the gradients read off dL = G_W : dW + G_b : db."""
+    product moved onto dW and db, then the gradients read off dL = G_W : dW + G_b : db (without a bias: dW only)."""
+    bias = tracer.model.bias
     jacobian_matrix = trace("softmax-jacobian").result
     tracer.begin(part(name, "differential", TotalDifferential(mdl.L), "differentials"))
     tracer.apply(UnfoldMatrix(), detail="loss-frobenius")
@@ -193,13 +195,16 @@ def plan_linear_differentials(tracer: Tracer, name: str) -> None:
     tracer.move("cancel-inverse")
     tracer.apply(FrobeniusMove(), detail="move")
     tracer.move("transpose")
-    tracer.apply(UnfoldMatrix(names=(mtx.MATRICES["z"],)), detail="linear-matrix")
-    tracer.apply(DifferentialSum(), detail="sum")
+    tracer.apply(UnfoldMatrix(names=(mtx.MATRICES["z"],), bias=bias), detail="linear-matrix")
+    if bias:
+        tracer.apply(DifferentialSum(), detail="sum")
     tracer.apply(DifferentialConstant(), detail="constant")
-    tracer.apply(FrobeniusLinear(), detail="linear")
+    if bias:
+        tracer.apply(FrobeniusLinear(), detail="linear")
     tracer.apply(FrobeniusMove(), detail="move")
     total = tracer.current
-    for key, variable, entry_at in (("bias", "b", (k, sp.Integer(1))), ("weights", "W", (k, mdl.l))):
+    parameters = (("bias", "b", (k, sp.Integer(1))), ("weights", "W", (k, mdl.l)))
+    for key, variable, entry_at in parameters[0 if bias else 1:]:
         whole = mtx.MATRICES[variable]
         tracer.begin(part(name, key, D(mdl.L, whole), "differentials"), entry=entry_at)
         tracer.rewrite("read-off", read_off(total, whole), facts={"differential": total})
@@ -246,41 +251,45 @@ PLANS: dict[tuple[str, str], tuple[Callable[[Tracer, str], None], Callable[[Targ
     ("linear-softmax-cross-entropy", "differentials"): (plan_linear_differentials, _linear_vector_model),
 }
 
-_TRACED: dict[tuple[str, str, Target], Derivation] = {}
-_BUILT: dict[tuple[str, str, Target, str], Derivation] = {}
+_TRACED: dict[tuple[str, str, Target, bool], Derivation] = {}
+_BUILT: dict[tuple[str, str, Target, bool, str], Derivation] = {}
 
 
-def trace(name: str, target: Target = Target(), method: str = "index") -> Derivation:
+def trace(name: str, target: Target = Target(), method: str = "index", bias: bool = True) -> Derivation:
     """Run a catalogue plan without verifying it (cached per process: notation only changes the printing).
+    ``bias`` False takes the bias out of a linear layer (written f_j = w_j x); other derivations ignore it.
 
     Other plans take results from here: the step that substitutes such a result is verified where it is used.
     """
-    key = (name, method, target)
+    plan, make_model = PLANS[(name, method)]
+    model = make_model(target)
+    bias = bias or not model.linear
+    key = (name, method, target, bias)
     if key not in _TRACED:
         info = entry(name)
-        plan, make_model = PLANS[(name, method)]
-        model = make_model(target)
-        tracer = Tracer(model)
+        tracer = Tracer(dataclasses.replace(model, bias=bias))
         try:
             plan(tracer, name)
         except RuleDoesNotApply as error:
             raise EngineError(f"internal error in plan {name}: {error}") from error
         final = tracer.final or tracer.steps[-1]
         goal = next(p.goal for p in tracer.parts if p.key == final.part)
-        _TRACED[key] = Derivation(name=name, title=info.title, model=model,
+        _TRACED[key] = Derivation(name=name, title=info.title, model=tracer.base_model,
                                   notation=Notation(), parts=tracer.parts, steps=tracer.steps,
                                   result=final.after, result_lhs=final.facts.get("lhs", goal), method=method)
     return _TRACED[key]
 
 
-def build(name: str, target: Target = Target(), method: str = "index", detail: str = "full") -> Derivation:
+def build(name: str, target: Target = Target(), method: str = "index", detail: str = "full",
+          bias: bool = True) -> Derivation:
     """Build a catalogue derivation at a level of detail and verify every step it shows (a step that fails
-    raises EngineError). A combined step is verified as one step, from its own two sides."""
+    raises EngineError). A combined step is verified as one step, from its own two sides. ``bias``: as in
+    :func:`trace`."""
     if detail not in DETAILS:
         raise UsageError(f"unknown detail {detail!r} (known: {', '.join(DETAILS)})")
-    key = (name, method, target, detail)
+    key = (name, method, target, bias, detail)
     if key not in _BUILT:
-        traced = trace(name, target, method)
+        traced = trace(name, target, method, bias)
         steps = at_level(traced.steps, detail)
         derivation = dataclasses.replace(traced, steps=steps, detail=detail)
         for each in derivation.parts:

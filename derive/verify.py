@@ -142,9 +142,9 @@ def _point(model: "mdl.Model", ints: dict[sp.Symbol, int], size: int, batch: int
     labels: list[float] = []
     width = ints[mdl.M]
     if model.linear:  # one layer W, b for all examples; a direction dW, db for differentials
-        for cls in range(1, size + 1):
-            arrays["b"][(cls,)] = rng.uniform(-1.0, 1.0)
-            arrays["db"][(cls,)] = rng.uniform(-1.0, 1.0)
+        for cls in range(1, size + 1):  # a layer without a bias (f_j = w_j x) has b = 0 and does not move it
+            arrays["b"][(cls,)] = rng.uniform(-1.0, 1.0) if model.bias else 0.0
+            arrays["db"][(cls,)] = rng.uniform(-1.0, 1.0) if model.bias else 0.0
             for col in range(1, width + 1):
                 arrays["W"][(cls, col)] = rng.uniform(-1.0, 1.0)
                 arrays["dW"][(cls, col)] = rng.uniform(-1.0, 1.0)

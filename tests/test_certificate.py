@@ -125,6 +125,22 @@ def test_every_step_rechecks_with_plain_sympy(name, method, detail):
             assert a == pytest.approx(b, rel=1e-9, abs=1e-12), (name, number, step["rule"], n, assign)
 
 
+@pytest.mark.parametrize("method", ["index", "differentials"])
+def test_a_layer_without_a_bias_rechecks_with_plain_sympy(method):
+    """Written row by row without a bias, the layer's certificate defines z without b and still re-checks."""
+    cert = certificate("linear-softmax-cross-entropy", "linear=f_j = w_j x", method=method)
+    layer = load(cert["definitions"]["z"]["sympy"])
+    assert {e.base.label.name for e in layer.atoms(sympy.Indexed)} == {"W", "x"}
+    assert not any(s["part"] == "bias" for s in cert["steps"])
+    for number, step in enumerate(cert["steps"], 1):
+        before, after = load(step["before"]["sympy"]), load(step["after"]["sympy"])
+        assert not any(e.base.label.name == "b" for side in (before, after) for e in side.atoms(sympy.Indexed))
+        for n, assign, rng in points(cert, step, sizes=(2,), per_size=3):
+            arrays = random_point(n, rng, assign.get("c"), "one-hot" in step["assumes"], bool(cert["symbols"]["batch"]))
+            a, b = (value(cert, side, n, assign, arrays) for side in (before, after))
+            assert a == pytest.approx(b, rel=1e-9, abs=1e-12), (method, number, step["rule"], n, assign)
+
+
 def test_grouped_steps_name_every_rule_they_combine():
     full, notes = (certificate("softmax-cross-entropy", detail=d)["steps"] for d in ("full", "notes"))
     assert [r for s in notes for r in s["rules"]] == [s["rule"] for s in full]

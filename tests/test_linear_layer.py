@@ -115,7 +115,22 @@ def test_the_batch_gradient_is_the_mean_of_per_example_outer_products():
 
 def test_the_layer_written_row_by_row_names_rows_w_k():
     text = derive.derivation(NAME, linear="f_j = w_j x", probs="p", target="class c").text()
-    assert "∂L/∂w_k = (p_k − 1[k = c]) xᵀ" in text and "f_j = Σ_r w_jr x_r + b_j" in text
+    assert "∂L/∂w_k = (p_k − 1[k = c]) xᵀ" in text and "f_j = Σ_r w_jr x_r." in text
     latex = derive.derivation(NAME, linear="f_j = w_j x", probs="p").latex()  # the whole matrix is W
     assert r"W \in \mathbb{R}^{n \times m}" in latex and r"\left(p - y\right) x^{\top}" in latex
     assert r"\frac{\partial L}{\partial w_{kl}}" in latex
+
+
+@pytest.mark.parametrize("method", ["index", "differentials"])
+def test_a_layer_written_without_a_bias_has_none(method):
+    """f_j = w_j x adds no bias: no part, line or shape mentions one, and every step still verifies."""
+    plain = derive.derivation(NAME, method, linear="f_j = w_j x", probs="p")
+    assert "bias" not in [p.key for p in plain.derivation.parts]
+    assert all(s.verified for s in plain.steps)
+    text = plain.text()
+    assert "b_j" not in text and "db" not in text and "b, " not in text and "(p − y) xᵀ" in text
+    with pytest.raises(derive.UsageError, match="no part 'bias'"):
+        plain.excerpt(part="bias")
+    written = derive.derivation(NAME, method, linear=r"f_j = w_j x + \beta_j", probs="p")
+    assert "bias" in [p.key for p in written.derivation.parts]
+    assert r"\beta" in written.latex() and "β" in written.text()

@@ -28,9 +28,15 @@ def loss_as_frobenius() -> sp.Expr:
     return Frobenius(product(-1, MATRICES["y"]), ElementwiseLog(MATRICES["yhat"]))
 
 
+def layer_definition(bias: bool = True) -> sp.Expr:
+    """z = Wx + b, or z = Wx for a layer the user wrote without a bias."""
+    weighted = product(MATRICES["W"], MATRICES["x"])
+    return matrix_sum(weighted, MATRICES["b"]) if bias else weighted
+
+
 MATRIX_DEFINITIONS: dict[sp.Basic, sp.Expr] = {
     mdl.L: loss_as_frobenius(),
-    MATRICES["z"]: matrix_sum(product(MATRICES["W"], MATRICES["x"]), MATRICES["b"]),
+    MATRICES["z"]: layer_definition(),
 }
 
 
@@ -48,12 +54,13 @@ class UnfoldMatrix(Rule):
 
     id: ClassVar[str] = "definition"
     names: tuple[sp.Basic, ...] = (mdl.L,)
+    bias: bool = True  # whether the layer z = Wx + b has its bias
 
     def match(self, node: sp.Basic) -> bool:
         return node in self.names
 
     def rewrite(self, node: sp.Basic) -> sp.Basic:
-        return MATRIX_DEFINITIONS[node]
+        return layer_definition(self.bias) if node == MATRICES["z"] else MATRIX_DEFINITIONS[node]
 
 
 @dataclass

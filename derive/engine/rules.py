@@ -104,7 +104,7 @@ class Unfold(Rule):
         if node.base == mdl.ell:
             return self.model.loss(example=node.indices[0])
         if node.base == mdl.z:
-            return mdl.linear_logits(node.indices[0])
+            return mdl.linear_logits(node.indices[0], bias=self.model.bias)
         indices = node.indices
         example = indices[0] if len(indices) == 2 else None
         if "prob" not in self.facts:  # the prose names the entry the formula writes out

@@ -205,7 +205,7 @@ class View:
     def names(self) -> dict[str, Printed]:
         """Expressions the prose mentions, printed in the notation."""
         from .. import matrices as mtx, model as mdl
-        from ..engine.differentials import MATRIX_DEFINITIONS, loss_as_frobenius
+        from ..engine.differentials import layer_definition, loss_as_frobenius
 
         exprs = {"probs_j": mdl.yhat[mdl.j], "probs_k": mdl.yhat[mdl.k], "logits_k": mdl.z[mdl.k],
                  "labels_j": mdl.y[mdl.j], "labels_k": mdl.y[mdl.k], "loss": mdl.L, "classes": mdl.n,
@@ -221,8 +221,10 @@ class View:
                  "diag_probs": sp.DiagMatrix(mtx.MATRICES["yhat"]),
                  "diag_probs_inverse": sp.Inverse(sp.DiagMatrix(mtx.MATRICES["yhat"])),
                  "loss_frobenius": loss_as_frobenius(),
-                 "layer": MATRIX_DEFINITIONS[mtx.MATRICES["z"]],
+                 "layer": layer_definition(self.derivation.model.bias),
                  "i": mdl.i, "j": mdl.j, "k": mdl.k, "t": mdl.t, "probs_label": mdl.yhat[mdl.c]}
+        if not self.derivation.model.bias:  # a layer written without a bias: the prose never names one
+            del exprs["bias_j"], exprs["bias"]
         return {key: self.both(value) for key, value in exprs.items()}
 
     def _part(self, part) -> PartView:  # type: ignore[no-untyped-def]
