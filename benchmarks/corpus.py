@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 CORPUS = Path(__file__).resolve().parent.parent / "tests" / "corpus"
-SETS = ("dev", "dev2", "heldout")
+SETS = ("dev", "dev2", "dev3", "heldout")
 
 
 @dataclass
