@@ -48,7 +48,9 @@ class Step:
     expressions the prose refers to (u and v of the quotient rule). ``verified`` (numeric) and ``symbolic``
     (exact, where cheap) are set by the verifier only; the prose itself is rendered from the templates.
     A grouped step (``--detail notes`` or ``brief``) keeps the rule applications it combines in ``merged``;
-    its own ``before`` and ``after`` are exact and verified as one step.
+    its own ``before`` and ``after`` are exact and verified as one step. ``shown`` are results of rules folded
+    into it that a reader still sees, unnumbered, before its line (the definition written out, the case
+    written in): each is an intermediate of ``merged`` and is verified against ``before`` too.
     """
 
     rule: str
@@ -62,6 +64,7 @@ class Step:
     verified: bool = False
     symbolic: bool | None = None
     merged: tuple["Step", ...] = ()
+    shown: tuple["sp.Expr", ...] = ()
 
     @property
     def rules(self) -> tuple[str, ...]:

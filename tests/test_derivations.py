@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
+import re
+
 import pytest
 import sympy as sp
 
 import derive
 from derive import matrices as mtx, model as mdl
+from derive.engine.tracer import verify_steps
+from derive.errors import EngineError
 from derive.model import j, k, yhat, y
 from derive.notation import Target
 from derive.plans import build
@@ -95,13 +100,34 @@ def test_detail_levels_group_the_same_rule_applications(name, method):
 
 def test_notes_detail_reads_like_the_source_notes():
     steps = build("softmax-cross-entropy", detail="notes").steps
-    assert 10 <= len(steps) <= 14
+    assert 9 <= len(steps) <= 11
+    cases = [s for s in steps if s.case]  # one line per case, the case written in shown above it
+    assert [s.case.text for s in cases] == ["j = k", "j ≠ k"]
+    assert all(s.rules[0] == "case-split" and len(s.shown) == 1 for s in cases)
+    loss = [s for s in steps if s.part == "cross-entropy"]  # the derivative of the loss in one line
+    assert len(loss) == 1 and loss[0].rules[0] == "definition" and loss[0].rule == "log-rule"
     quotient = next(s for s in steps if s.rule == "quotient-rule")
     assert quotient.rules == ("definition", "quotient-rule", "sum-rule", "exp-rule", "index-derivative",
                               "kronecker-sum")
     substitute = next(s for s in steps if s.rule == "substitute")
     assert substitute.rules == ("substitute",)
     assert steps[-1].rule == "one-hot" and steps[-1].assumes == ("one-hot",)
+
+
+def test_folded_results_that_stay_visible_are_unnumbered_and_verified():
+    """A definition written out or a case written in is shown without a number, and it holds."""
+    result = derive.derivation("softmax-cross-entropy")
+    text = result.text()
+    assert "= (exp(z_j) (Σ_i exp(z_i)) − (exp(z_j))²)/(Σ_i exp(z_i))²\n" in text  # the case j = k, unnumbered
+    numbers = [int(n) for n in re.findall(r"^      = .*    \((\d+)\)$", text, re.M)]
+    assert numbers == list(range(1, len(result) + 1))
+    full = build("softmax-cross-entropy", detail="full")
+    intermediates = {s.after for s in full.steps}
+    assert all(shown in intermediates for s in result.steps for shown in s.step.shown)
+    broken = build("softmax-cross-entropy", detail="notes").steps[1]
+    wrong = dataclasses.replace(broken, shown=(broken.shown[0] * 2,))
+    with pytest.raises(EngineError, match="does not verify"):
+        verify_steps(full.model, [wrong])
 
 
 def test_substitution_only_substitutes():

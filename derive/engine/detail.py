@@ -4,6 +4,9 @@ A derivation is traced once, one rule application per step (``full``). Coarser l
 steps of one displayed chain (same part, same case, same left-hand side) into one step whose ``before`` is
 the first step's and whose ``after`` is the last step's; the combined step is verified again as one step.
 Which steps fold is data (:data:`LEVELS`), keyed by rule id or ``rule/detail``, never by derivation.
+
+A step that folds with ``show`` still has its result written, unnumbered, before the combined line: course
+notes write a definition out or a case in, and then take the numbered step from there.
 """
 
 from __future__ import annotations
@@ -12,16 +15,19 @@ from typing import Literal
 
 from ..record import Step
 
-Attach = Literal["own", "next", "prev"]
+Attach = Literal["own", "next", "prev", "show"]
 
 DETAILS = ("notes", "full", "brief")
 DEFAULT_DETAIL = "notes"
 
 # own: a line of its own; next / prev: folded into the following / preceding line of the same chain (into the
-# other one where there is no such line). Keys not listed stand on their own.
+# other one where there is no such line); show: folded into the following line, its result written unnumbered
+# before it. Keys not listed stand on their own.
 _NOTES: dict[str, Attach] = {
-    # writing out a definition, linearity and the elementary derivatives go with the rule that needs them
-    "definition/softmax": "next", "definition/linear-matrix": "next",
+    # writing out a definition, linearity and the elementary derivatives go with the rule that needs them; the
+    # written-out definition and the case written in stay visible, as the numbered step starts from them
+    "definition/softmax": "show", "definition/loss": "show", "case-split/split": "show",
+    "definition/linear-matrix": "next",
     "constant-factor": "next", "sum-rule": "prev", "exp-rule": "prev", "index-derivative": "prev",
     "kronecker-sum": "prev", "independent": "prev", "differential/constant": "next", "differential/sum": "next",
     # regroupings go with the move they prepare or finish
@@ -32,7 +38,8 @@ _NOTES: dict[str, Attach] = {
 _BRIEF: dict[str, Attach] = _NOTES | {
     # only the key lines: the rule that does the work of each chain, the cases, substitutions, assumptions
     "definition": "next", "fold-definition": "prev", "algebra": "prev", "frobenius/linear": "prev",
-    "algebra/log-of-quotient": "own",
+    "algebra/log-of-quotient": "own", "definition/softmax": "next", "definition/loss": "next",
+    "case-split/split": "own",
 }
 LEVELS: dict[str, dict[str, Attach]] = {"full": {}, "notes": _NOTES, "brief": _BRIEF}
 
@@ -68,7 +75,7 @@ def blocks(chain: list[Step], level: dict[str, Attach]) -> list[list[Step]]:
         return [chain]
     cuts = [0]
     for before, after in zip(owners, owners[1:]):
-        forward = next((n for n in range(before + 1, after) if kinds[n] == "next"), after)
+        forward = next((n for n in range(before + 1, after) if kinds[n] in ("next", "show")), after)
         cuts.append(forward)
     cuts.append(len(chain))
     return [chain[a:b] for a, b in zip(cuts, cuts[1:]) if b > a]
@@ -80,7 +87,8 @@ def main_step(run: list[Step], level: dict[str, Attach]) -> Step:
 
 
 def combine(run: list[Step], level: dict[str, Attach]) -> Step:
-    """One step for a run: exact ends, the main rule's name, prose and facts, every rule kept in order."""
+    """One step for a run: exact ends, the main rule's name, prose and facts, every rule kept in order, and the
+    results of its ``show`` steps to be written before it."""
     if len(run) == 1:
         return run[0]
     main = main_step(run, level)
@@ -88,8 +96,9 @@ def combine(run: list[Step], level: dict[str, Attach]) -> Step:
     if "lhs" in run[0].facts:
         facts["lhs"] = run[0].facts["lhs"]
     assumes = tuple(dict.fromkeys(a for s in run for a in s.assumes))
+    shown = tuple(s.after for s in run[:-1] if attach(level, s) == "show")
     return Step(rule=main.rule, before=run[0].before, after=run[-1].after, part=main.part, case=run[0].case,
-                assumes=assumes, detail=main.detail, facts=facts, merged=tuple(run))
+                assumes=assumes, detail=main.detail, facts=facts, merged=tuple(run), shown=shown)
 
 
 def at_level(steps: list[Step], detail: str) -> list[Step]:

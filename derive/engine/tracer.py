@@ -130,10 +130,12 @@ def verify_steps(model: Model, steps: list[Step]) -> None:
     """Check every step numerically; a step that does not hold is an engine bug, never printed as valid."""
     for number, step in enumerate(steps, 1):
         before, after = base_of(model, step.before, step), base_of(model, step.after, step)
-        outcome = check_equal(model, before, after, step.case, step.assumes)
-        if not outcome.holds:
-            why = outcome.error or f"counterexample {outcome.counterexample}"
-            raise EngineError(f"internal error: step {number} ({step.rule}) does not verify: {why}")
+        for side in (*step.shown, step.after):  # what a reader sees of a combined step holds as well as its ends
+            shown = after if side is step.after else base_of(model, side, step)
+            outcome = check_equal(model, before, shown, step.case, step.assumes)
+            if not outcome.holds:
+                why = outcome.error or f"counterexample {outcome.counterexample}"
+                raise EngineError(f"internal error: step {number} ({step.rule}) does not verify: {why}")
         step.verified = True
         if all(rule in SYMBOLIC_RULES for rule in step.rules) and step.case is None and not step.assumes:
             step.symbolic = symbolically_equal(before, after)

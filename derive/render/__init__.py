@@ -102,7 +102,10 @@ class Printed:
 
 @dataclass
 class Line:
-    number: int
+    """One row of a displayed chain: a step's result, numbered; or, unnumbered (``number`` None), a result a
+    combined step folds in but still shows (``Step.shown``)."""
+
+    number: int | None
     math: Printed
     step: Step
 
@@ -157,7 +160,8 @@ class View:
         self.latex_printer = MathLatexPrinter(notation, derivation.model)
         self.text_printer = MathTextPrinter(notation, derivation.model)
         self.parts = [self._part(p) for p in derivation.parts]
-        self.numbered = [line for part in self.parts for group in part.groups for line in group.lines]
+        self.numbered = [line for part in self.parts for group in part.groups for line in group.lines
+                         if line.number is not None]
 
     def parts_in_case(self, case: str) -> list[PartView]:
         """The parts with only the groups of one case (``j \\neq k``, ``j = k``), as a directive's case= asks."""
@@ -235,6 +239,7 @@ class View:
             counter += 1
             if not groups or starts_chain(previous, step):
                 groups.append(self._group(part, step))
+            groups[-1].lines.extend(Line(None, Printed(self, shown), step) for shown in step.shown)
             groups[-1].lines.append(Line(counter, Printed(self, step.after), step))
             previous = step
         return PartView(part.key, part.title, groups)
