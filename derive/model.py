@@ -171,12 +171,11 @@ class Model:
             return linear_logits(expr.indices[-1], expr.indices[0] if len(expr.indices) == 2 else None, self.bias)
         if isinstance(expr, TotalDifferential):
             return TotalDifferential(self._expand(expr.args[0], keep, build))
-        if isinstance(expr, sp.Derivative):
-            var = expr.variables[0]
-            name = var.base.label.name if isinstance(var, sp.Indexed) else ""
-            inner_build = mistaken_softmax(self.mistake) if self.mistake and name != "yhat" else build
-            inner = self._expand(expr.expr, keep | {name}, inner_build)
-            return sp.Derivative(inner, var, evaluate=False)
+        if isinstance(expr, sp.Derivative):  # (SymPy merges ∂/∂a ∂/∂b into one node: keep every variable)
+            names = {v.base.label.name for v in expr.variables if isinstance(v, sp.Indexed)}
+            inner_build = mistaken_softmax(self.mistake) if self.mistake and "yhat" not in names else build
+            inner = self._expand(expr.expr, keep | names | {""}, inner_build)
+            return sp.Derivative(inner, *expr.variable_count, evaluate=False)
         if not expr.args or isinstance(expr, (sp.Indexed, sp.Symbol)):
             return expr
         return expr.func(*(self._expand(arg, keep, build) for arg in expr.args))

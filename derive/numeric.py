@@ -16,7 +16,7 @@ from typing import Callable
 import sympy as sp
 from sympy.core.function import AppliedUndef
 
-from .model import DIRECTIONS, TotalDifferential
+from .model import DIRECTIONS, TotalDifferential, n as SIZE_OF_CLASSES
 
 
 Frozen = sp.Function("Frozen")  # a value held constant under differentiation (models a forgotten dependence)
@@ -51,13 +51,16 @@ class Dual:
         return Dual(self.v ** p, p * self.v ** (p - 1) * self.d if self.d else 0.0)
 
 
-def _lift(f: Callable[[float], float], df: Callable[[float], float]):  # type: ignore[no-untyped-def]
-    """A scalar function that also carries a derivative through dual numbers."""
-    def apply(x):  # type: ignore[no-untyped-def]
+def _lift(*derivatives: Callable[[float], float]):  # type: ignore[no-untyped-def]
+    """A scalar function that also carries derivatives through dual numbers, nested ones included (a second
+    derivative evaluates a dual of duals): ``derivatives`` are the function and its first derivatives."""
+    def at_order(order: int, x):  # type: ignore[no-untyped-def]
         if isinstance(x, Dual):
-            return Dual(f(x.v), df(x.v) * x.d)
-        return f(x)
-    return apply
+            return Dual(at_order(order, x.v), at_order(order + 1, x.v) * x.d)
+        if order >= len(derivatives):
+            raise EvaluationError("derivatives of this order are not evaluated")
+        return derivatives[order](x)
+    return lambda x: at_order(0, x)
 
 
 def _logistic(v: float) -> float:
@@ -74,14 +77,17 @@ class Sigmoid(sp.Function):
 
 
 SCALAR_FUNCTIONS: dict[type, Callable[..., object]] = {
-    sp.tanh: _lift(math.tanh, lambda v: 1.0 - math.tanh(v) ** 2),
-    Sigmoid: _lift(_logistic, lambda v: _logistic(v) * (1.0 - _logistic(v))),
-    sp.sin: _lift(math.sin, math.cos),
-    sp.cos: _lift(math.cos, lambda v: -math.sin(v)),
+    sp.tanh: _lift(math.tanh, lambda v: 1.0 - math.tanh(v) ** 2,
+                   lambda v: -2.0 * math.tanh(v) * (1.0 - math.tanh(v) ** 2)),
+    Sigmoid: _lift(_logistic, lambda v: _logistic(v) * (1.0 - _logistic(v)),
+                   lambda v: _logistic(v) * (1.0 - _logistic(v)) * (1.0 - 2.0 * _logistic(v))),
+    sp.sin: _lift(math.sin, math.cos, lambda v: -math.sin(v)),
+    sp.cos: _lift(math.cos, lambda v: -math.sin(v), lambda v: -math.cos(v)),
 }
 
 
 Value = "float | Dual"
+MAX_ORDER = 2   # second derivatives (a Hessian entry) at most: each order doubles the work
 
 
 @dataclass
@@ -92,7 +98,8 @@ class Point:
 
     ints: dict[sp.Symbol, int]
     arrays: dict[str, dict[tuple[int, ...], float]]
-    seed: tuple[object, ...] | None = field(default=None)  # (name, key) of one entry, or ALONG_DIRECTION
+    seed: tuple[tuple[object, ...], ...] | None = field(default=None)  # the seeds of the derivatives taken,
+    # outermost first: (name, key) of one entry each, or ALONG_DIRECTION
     memo: dict[tuple[object, ...], "float | Dual"] = field(default_factory=dict)  # see _compile_sum
 
 
@@ -111,9 +118,11 @@ class Inputs(dict):  # type: ignore[type-arg]
     function, a different one at every point, so a step about f holds only if it holds for every f."""
 
     def __init__(self, seed: str, positive: frozenset[str] = frozenset(),
-                 defined: dict[str, tuple[tuple[sp.Symbol, ...], Compiled]] | None = None) -> None:
+                 defined: dict[str, tuple[tuple[sp.Symbol, ...], Compiled]] | None = None,
+                 labels: frozenset[str] = frozenset(), assumes: tuple[str, ...] = ()) -> None:
         super().__init__()
         self.seed, self.positive, self.defined = seed, positive, defined or {}
+        self.labels, self.assumes = labels, assumes
         self.point: Point | None = None
 
     def __missing__(self, name: str) -> "_Entries":
@@ -123,8 +132,22 @@ class Inputs(dict):  # type: ignore[type-arg]
     def draw(self, name: str, key: tuple[int, ...]) -> float:
         if name in self.defined:
             return self.defined_value(name, key)
+        if name in self.labels and self.point is not None and key:
+            return self.label_value(name, key)
         rng = random.Random(f"{self.seed}|{name}|{key}")
         return rng.uniform(0.1, 0.9) if name in self.positive else rng.uniform(-1.5, 1.5)
+
+    def label_value(self, name: str, key: tuple[int, ...]) -> float:
+        """An entry of a label array, classes along its last index: one-hot rows or rows that sum to one
+        when the target says so, else any number."""
+        classes = self.point.ints[SIZE_OF_CLASSES] if self.point is not None else 1
+        rng = random.Random(f"{self.seed}|{name}|{key[:-1]}")
+        if "one-hot" in self.assumes:
+            return 1.0 if key[-1] == rng.randint(1, classes) else 0.0
+        if "sum-to-one" in self.assumes:
+            row = [rng.uniform(0.1, 1.0) for _ in range(classes)]
+            return row[key[-1] - 1] / sum(row) if 1 <= key[-1] <= classes else 0.0
+        return random.Random(f"{self.seed}|{name}|{key}").uniform(-1.0, 2.0)
 
     def defined_value(self, name: str, key: tuple[int, ...]) -> float:
         params, body = self.defined[name]
@@ -174,7 +197,7 @@ class SmoothFunction:
 
     def __call__(self, order: int, x: "float | Dual") -> "float | Dual":
         if isinstance(x, Dual):
-            return Dual(self.derivative(order, x.v), self.derivative(order + 1, x.v) * x.d)
+            return Dual(self(order, x.v), self(order + 1, x.v) * x.d)
         return self.derivative(order, x)
 
 
@@ -186,20 +209,21 @@ def function_order(name: str) -> tuple[str, int]:
 
 def _exp(x):  # type: ignore[no-untyped-def]
     if isinstance(x, Dual):
-        e = math.exp(x.v)
+        e = _exp(x.v)
         return Dual(e, e * x.d)
     return math.exp(x)
 
 
 def _log(x):  # type: ignore[no-untyped-def]
-    v = x.v if isinstance(x, Dual) else x
-    if v <= 0:
+    if _real(x) <= 0:
         raise EvaluationError("logarithm of a non-positive number")
-    return Dual(math.log(v), x.d / v) if isinstance(x, Dual) else math.log(v)
+    if isinstance(x, Dual):
+        return Dual(_log(x.v), x.d * x.v ** -1.0)
+    return math.log(x)
 
 
 def _int(value: "float | Dual") -> int:
-    v = value.v if isinstance(value, Dual) else value
+    v = _real(value)
     if abs(v - round(v)) > 1e-9:
         raise EvaluationError(f"index {v} is not an integer")
     return int(round(v))
@@ -222,11 +246,8 @@ def compile_expr(expr: sp.Basic) -> Compiled:
                 v = p.arrays[name][key]
             except KeyError:
                 raise EvaluationError(f"no value for {name}{list(key)}") from None
-            if p.seed is ALONG_DIRECTION:
-                tangent = DIRECTIONS.get(name)
-                return Dual(v, p.arrays[tangent].get(key, 0.0) if tangent else 0.0)
             if p.seed is not None:
-                return Dual(v, 1.0 if p.seed == (name, key) else 0.0)
+                return _leaf(p, v, (name, key))
             return v
         return indexed
     if isinstance(expr, sp.Add):
@@ -249,7 +270,7 @@ def compile_expr(expr: sp.Basic) -> Compiled:
         if ex.is_Integer and int(ex) < 0:
             def reciprocal(p: Point):  # type: ignore[no-untyped-def]
                 b = base(p)
-                if (b.v if isinstance(b, Dual) else b) == 0:
+                if _real(b) == 0:
                     raise EvaluationError("division by zero")
                 return b ** power
             return reciprocal
@@ -303,8 +324,8 @@ def _compile_scalar(expr: sp.Symbol) -> Compiled:
         value = p.arrays[name][SCALAR] if isinstance(p.arrays, Inputs) else None
         if value is None:
             raise EvaluationError(f"no value for {name}")
-        if p.seed is not None and p.seed is not ALONG_DIRECTION:
-            return Dual(value, 1.0 if p.seed == (name, SCALAR) else 0.0)
+        if p.seed is not None:
+            return _leaf(p, value, (name, SCALAR))
         return value
     return scalar
 
@@ -405,16 +426,24 @@ def _compile_sum(expr: sp.Sum) -> Compiled:
 
 
 def _compile_derivative(expr: sp.Derivative) -> Compiled:
-    if len(expr.variable_count) != 1 or expr.variable_count[0][1] != 1:
-        raise EvaluationError("only first derivatives by one variable are evaluated")
-    var = expr.variables[0]
+    """∂F/∂x by a dual number seeded at x; ∂²F/∂x∂y (nested, or by several variables) by duals of duals."""
+    variables = [var for var, count in expr.variable_count for _ in range(int(count))]
+    if len(variables) > MAX_ORDER:
+        raise EvaluationError(f"derivatives of order above {MAX_ORDER} are not evaluated")
+    compiled = compile_expr(expr.expr)
+    for var in variables:
+        compiled = _seeded(compiled, _seed_of(var))
+    return compiled
+
+
+def _seed_of(var: sp.Expr) -> Callable[[Point], tuple[object, ...]]:
     if isinstance(var, sp.Symbol) and not var.is_integer:
-        return _seeded(compile_expr(expr.expr), lambda p, key=(var.name, SCALAR): key)
+        return lambda p, key=(var.name, SCALAR): key
     if not isinstance(var, sp.Indexed):
         raise EvaluationError(f"derivative by {var}, which is not an entry of a vector")
     name = var.base.label.name
     idx = [compile_expr(a) for a in var.indices]
-    return _seeded(compile_expr(expr.expr), lambda p: (name, tuple(_int(f(p)) for f in idx)))
+    return lambda p: (name, tuple(_int(f(p)) for f in idx))
 
 
 def _compile_differential(expr: TotalDifferential) -> Compiled:
@@ -423,17 +452,33 @@ def _compile_differential(expr: TotalDifferential) -> Compiled:
 
 
 def _seeded(inner: Compiled, seed_at: Callable[[Point], tuple[object, ...]]) -> Compiled:
-    """The dual part of ``inner`` with the seed ``seed_at`` gives at the point: one derivative, not nested."""
-    def derivative(p: Point) -> float:
-        if p.seed is not None:
-            raise EvaluationError("nested derivatives are not evaluated")
-        p.seed = seed_at(p)
+    """The dual part of ``inner`` with the seed ``seed_at`` pushed on the point's seeds: a derivative, which
+    is itself a dual in the seeds of the derivatives around it (a second derivative)."""
+    def derivative(p: Point):  # type: ignore[no-untyped-def]
+        outer = p.seed or ()
+        if len(outer) >= MAX_ORDER:
+            raise EvaluationError(f"derivatives of order above {MAX_ORDER} are not evaluated")
+        p.seed = outer + (seed_at(p),)
         try:
             value = inner(p)
         finally:
-            p.seed = None
+            p.seed = outer or None
         return value.d if isinstance(value, Dual) else 0.0
     return derivative
+
+
+def _leaf(p: Point, value: float, key: tuple[object, ...]) -> "float | Dual":
+    """An input's value under the point's seeds, outermost first: a dual per seed, the innermost on top.
+    Its dual part is 1 where the seed is this entry (or the entry's direction, for a differential)."""
+    result: "float | Dual" = value
+    for seed in p.seed or ():
+        if seed is ALONG_DIRECTION:
+            tangent = DIRECTIONS.get(str(key[0]))
+            slope = p.arrays[tangent].get(key[1], 0.0) if tangent else 0.0
+        else:
+            slope = 1.0 if seed == key else 0.0
+        result = Dual(result, slope)
+    return result
 
 
 def compile_condition(cond: sp.Basic) -> Callable[[Point], bool]:
@@ -458,7 +503,9 @@ def compile_condition(cond: sp.Basic) -> Callable[[Point], bool]:
 
 
 def _real(v: "float | Dual") -> float:
-    return v.v if isinstance(v, Dual) else v
+    while isinstance(v, Dual):
+        v = v.v
+    return v
 
 
 def evaluate(compiled: Compiled, point: Point) -> float:

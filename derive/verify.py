@@ -99,6 +99,7 @@ class Quantities:
 
     positive: frozenset[str] = frozenset()
     defined: tuple[tuple[str, tuple[sp.Symbol, ...], sp.Expr], ...] = ()
+    labels: frozenset[str] = frozenset()   # own arrays that are labels: drawn as the assumptions say, row by row
 
 
 def sample_points(model: "mdl.Model", free: set[sp.Symbol], case: Case | None,
@@ -127,7 +128,8 @@ def sample_points(model: "mdl.Model", free: set[sp.Symbol], case: Case | None,
                         for _ in range(DRAWS):
                             ints = {mdl.n: size, mdl.N: batch if model.batch else size, mdl.M: width or size, **classes, **examples, **inputs}
                             drawn += 1
-                            own = Inputs(f"{seed}:{drawn}", quantities.positive, defined)
+                            own = Inputs(f"{seed}:{drawn}", quantities.positive, defined,
+                                         labels=quantities.labels, assumes=tuple(assumes))
                             point, labels = _point(model, ints, size, batch, assumes, classes.get(hot_symbol), rng,
                                                    own)
                             own.point = point

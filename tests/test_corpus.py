@@ -55,7 +55,7 @@ def _measured(folder: str, with_notation: bool):
 def test_expectations_cover_the_corpus():
     """Every document has an entry; wrong lines are step lines, each with one step; notation is given."""
     expected = json.loads((CORPUS / "expected.json").read_text(encoding="utf-8"))
-    names = {f"{folder}/{p.name}" for folder in ("dev", "dev2", "heldout")
+    names = {f"{folder}/{p.name}" for folder in ("dev", "dev2", "dev3", "heldout")
              for p in (CORPUS / folder).iterdir() if p.suffix in (".md", ".tex")}
     assert names == set(expected), f"documents without entry: {sorted(names - set(expected))}; " \
                                    f"entries without document: {sorted(set(expected) - names)}"

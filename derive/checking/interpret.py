@@ -17,7 +17,7 @@ from .. import matrices as mtx, model as mdl
 from ..engine.rules import sum_excluding
 from ..model import D
 from ..notation import GREEK, Notation
-from ..numeric import Sigmoid
+from ..numeric import MAX_ORDER, Sigmoid
 from .scope import OWN, Scope, own_function, own_scalar, own_vector
 from .syntax import (Accent, Cases, Divide, Frac, Frobenius, Group, Indicator, Node, Num, Product, Rel, Scripted, Sum,
                      Unsupported, Word)
@@ -85,6 +85,8 @@ class Vocabulary:
     sizes: dict[str, str] = field(default_factory=dict)  # K, N, m as upper limits: "classes" or "batch"
     own_logits: str | None = None   # the logits when they are the document's own quantity (a layer's output)
     own_labels: str | None = None   # the labels when the document defines them (label smoothing)
+    label_inputs: set[str] = field(default_factory=set)  # own undefined arrays drawn as labels (Y_nk, one-hot rows)
+    arbitrary: set[str] = field(default_factory=set)     # function letters already read as arbitrary functions
     own_layer: bool = False         # a declared layer whose inputs the document defines (h = tanh(a))
     unreadable: dict[str, int] = field(default_factory=dict)   # names whose definition could not be read: line
     matrix_names: set[str] = field(default_factory=set)  # names declared as vectors/matrices (front matter)
@@ -121,6 +123,7 @@ class FunctionDefinition:
     parameters: tuple[sp.Expr, ...]
     body: sp.Expr
     index: sp.Symbol | None = None
+    of_entry: bool = False   # S(z_i) = ...: written as a function of one entry, read as S(z)_i
 
 
 class Interpreter:
@@ -308,10 +311,10 @@ class Interpreter:
         if isinstance(node, Frac):
             derivative = self.derivative_variable(node)
             if derivative is not None:
-                var, body = derivative
+                variables, body = derivative
                 if body is None:
                     raise Unsupported("a derivative operator needs something to differentiate", node.col)
-                return D(self.expr(body), var)
+                return _differentiated(self.expr(body), variables)
             return self.expr(node.num) / self.expr(node.den)
         if isinstance(node, Scripted):
             return self.scripted(node)
@@ -486,9 +489,9 @@ class Interpreter:
                     raise Unsupported("a derivative operator needs something to differentiate", item.col)
                 used = _operand_length(rest)
                 if used is None:  # no brackets: the operator takes the rest of the product
-                    factors.append(D(self.product(rest), found[0]))
+                    factors.append(_differentiated(self.product(rest), found[0]))
                     break
-                factors.append(D(self.product(rest[:used]), found[0]))
+                factors.append(_differentiated(self.product(rest[:used]), found[0]))
                 position += 1 + used
                 continue
             if isinstance(item, Divide):  # a/b c: the product so far divided by b
@@ -689,8 +692,9 @@ class Interpreter:
         if key in LOG_SUM_EXP and not primes and outer is None:
             vector, dummy = self.vector_value(inner, group.col), sp.Symbol("d·lse", integer=True)
             return sp.log(sp.Sum(sp.exp(vector(dummy)), (dummy, 1, mdl.n)))
-        if key in FUNCTION_LETTERS and OWN + key not in self.v.scope and key not in self.v.vector_keys \
-                and outer is None:
+        if key in FUNCTION_LETTERS and OWN + key not in self.v.scope and outer is None \
+                and (key not in self.v.vector_keys or isinstance(item, Word) or primes):  # g(x) even with g_i elsewhere
+            self.v.arbitrary.add(key)
             return own_function(key + "'" * primes)(self.expr(inner))
         return None
 
@@ -703,6 +707,13 @@ class Interpreter:
             raise Unsupported(f"{_display(key)} takes {len(definition.parameters)} argument(s)", group.col)
         primes = item.primes if isinstance(item, Scripted) else 0
         body = definition.body
+        if definition.of_entry:  # S(z_k): the vector z, entry k
+            entry = group.items[0]
+            if primes or outer is not None or not (isinstance(entry, Scripted) and entry.sub is not None
+                                                   and entry.sup is None):
+                raise Unsupported(f"{_display(key)} is written of one entry, as in {_display(key)}(z_k)", group.col)
+            call = Scripted(Group("(", (entry.base,), group.col), entry.sub)
+            group, outer = call.base, call.sub
         if primes:
             if len(definition.parameters) != 1 or not isinstance(definition.parameters[0], sp.Symbol):
                 raise Unsupported(f"{_display(key)}' of a vector is not read", _col(item))
@@ -767,29 +778,65 @@ class Interpreter:
             upper = mdl.M
         return sp.Sum(body, (indices[0], 1, upper if upper is not None else mdl.n))
 
-    def derivative_variable(self, frac: Frac) -> tuple[sp.Expr, Node | None] | None:
-        """For ∂F/∂x or d/dx: (x, F) with F None for the operator form; None if not a derivative."""
+    def derivative_variable(self, frac: Frac) -> tuple[tuple[sp.Expr, ...], Node | None] | None:
+        """For ∂F/∂x or d/dx: ((x,), F) with F None for the operator form; ∂²F/∂x∂y and ∂²F/∂x² give both
+        variables; None if not a derivative."""
         den = _items(frac.den)
         num = _items(frac.num)
+        order = _order(num[0]) if num else 1
+        if order > 1:
+            return self.higher_derivative(frac, order, num, den)
         marker = _derivative_marker(den[0]) if den else None
         if marker is None or not num:
             return None
         numerator_marker = _derivative_marker(num[0])
         if numerator_marker is None:
             return None
-        var_nodes = marker[1] + den[1:]
+        var = self.variable(marker[1] + den[1:], frac)
+        body_nodes = numerator_marker[1] + num[1:]
+        if not body_nodes:
+            return (var,), None
+        body = body_nodes[0] if len(body_nodes) == 1 else Product(tuple(body_nodes))
+        return (var,), body
+
+    def variable(self, var_nodes: list[Node], frac: Frac) -> sp.Expr:
+        """The variable of a derivative: an entry of a vector, a whole vector or matrix, or a scalar."""
         if not var_nodes:
             raise Unsupported("cannot read the variable of this derivative", frac.col)
         var = self.expr(var_nodes[0]) if len(var_nodes) == 1 else self.product(var_nodes)  # ∂σ(θ)_k
         if isinstance(var, sp.Symbol) and var.name.startswith(OWN):  # d/dt, ∂ℓ/∂u: by a scalar
-            pass
-        elif not isinstance(var, (sp.Indexed, sp.MatrixSymbol, mtx.RowOf)):
+            return var
+        if not isinstance(var, (sp.Indexed, sp.MatrixSymbol, mtx.RowOf)):
             raise Unsupported("derivatives are read by entries of a vector, as in \\partial z_k", frac.col)
-        body_nodes = numerator_marker[1] + num[1:]
+        return var
+
+    def higher_derivative(self, frac: Frac, order: int, num: list[Node],
+                          den: list[Node]) -> tuple[tuple[sp.Expr, ...], Node | None]:
+        """∂²L/∂z_j∂z_k, ∂²L/∂z_j², d²/dt²: the variables, one per differentiation, and the body."""
+        if order > MAX_ORDER:
+            raise Unsupported(f"derivatives of order {order} are not read (at most {MAX_ORDER})", frac.col)
+        chunks: list[list[Node]] = []
+        for node in den:
+            marker = _derivative_marker(_without_power(node))
+            if marker is not None:
+                power = _power(node)
+                chunks.append(marker[1] if power is None else [_with_power(marker[1], power)])
+            elif chunks:
+                chunks[-1].append(node)
+            else:
+                raise Unsupported("cannot read the variables of this derivative", frac.col)
+        variables: list[sp.Expr] = []
+        for chunk in chunks:
+            power = _power(chunk[-1]) if chunk else None
+            if power is not None:
+                chunk = chunk[:-1] + [_without_power(chunk[-1])]
+            variables += [self.variable(chunk, frac)] * (power or 1)
+        if len(variables) != order:
+            raise Unsupported(f"a derivative of order {order} needs {order} variables below the line", frac.col)
+        body_nodes = num[1:]
         if not body_nodes:
-            return var, None
-        body = body_nodes[0] if len(body_nodes) == 1 else Product(tuple(body_nodes))
-        return var, body
+            return tuple(variables), None
+        return tuple(variables), body_nodes[0] if len(body_nodes) == 1 else Product(tuple(body_nodes))
 
 
 def _term_text(term: sp.Expr) -> str:
@@ -854,9 +901,50 @@ def _derivative_marker(node: Node) -> tuple[str, list[Node]] | None:
     if isinstance(node, Scripted) and isinstance(node.base, Word) and not node.base.command \
             and node.base.name.startswith("d") and len(node.base.name) > 1 and node.sup is None:
         return "d", [Scripted(Word(node.base.name[1:], node.base.col + 1), node.sub, None, node.primes)]
-    if isinstance(node, Scripted) and isinstance(node.base, Word) and node.base.name == "partial":
-        raise Unsupported("higher derivatives are not read", node.base.col)
     return None
+
+
+def _order(node: Node) -> int:
+    """∂²  or d² at the start of a numerator: the order of the derivative (1 for anything else)."""
+    if isinstance(node, Scripted) and isinstance(node.base, Word) and node.sub is None \
+            and (node.base.name == "partial" and node.base.command or node.base.name == "d") \
+            and isinstance(node.sup, (Num, Group)):
+        power = _power(node)
+        if power is None:
+            raise Unsupported("cannot read the order of this derivative", node.base.col)
+        return power
+    return 1
+
+
+def _power(node: Node) -> int | None:
+    """The whole-number exponent of a node (z_j^2, dt^2), else None."""
+    sup = node.sup if isinstance(node, Scripted) else None
+    if isinstance(sup, Group) and len(sup.items) == 1:
+        sup = sup.items[0]
+    if isinstance(sup, Num) and sup.value.isdigit() and 1 < int(sup.value) <= 9:
+        return int(sup.value)
+    return None
+
+
+def _without_power(node: Node) -> Node:
+    if isinstance(node, Scripted) and _power(node) is not None:
+        return node.base if node.sub is None and not node.primes else Scripted(node.base, node.sub, None, node.primes)
+    return node
+
+
+def _with_power(nodes: list[Node], power: int) -> Node:
+    """The variable nodes after a marker (dt^2 -> t) with the power put back, for the chunk to strip."""
+    last = nodes[-1] if nodes else None
+    if isinstance(last, Scripted):
+        return Scripted(last.base, last.sub, Num(str(power), 0), last.primes)
+    return Scripted(last, None, Num(str(power), 0)) if last is not None else Num(str(power), 0)
+
+
+def _differentiated(body: sp.Expr, variables: tuple[sp.Expr, ...]) -> sp.Expr:
+    """∂/∂x_1 ... ∂/∂x_n of ``body``, nested one derivative per variable (each level keeps its variable)."""
+    for var in variables:
+        body = D(body, var)
+    return body
 
 
 def _items(node: Node) -> list[Node]:

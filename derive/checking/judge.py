@@ -26,7 +26,7 @@ from ..notation import Notation, Target
 from ..record import Case
 from ..numeric import free_indices
 from ..verify import DEADLINE, Outcome, Quantities, check_equal
-from .scope import is_own, name_of
+from .scope import OWN, is_own, name_of
 from .document import Chain, Document, load
 from .interpret import Interpreter, notation_key
 from .meaning import Definer, Head, Usage, first_equation, provisional_roles, vocabulary_for
@@ -410,7 +410,8 @@ class Checker:
         defined = tuple((name, scope.quantities[name].indices, self.to_base(scope.quantities[name].body))
                         for name in sorted(kept) if name in scope.quantities)
         everything = list(sides) + [body for _, _, body in defined]
-        return Quantities(frozenset(positive_names(everything)), defined)
+        labels = frozenset(OWN + key for key in self.vocabulary.label_inputs)
+        return Quantities(frozenset(positive_names(everything)) - labels, defined, labels)
 
     def equal(self, lhs: sp.Expr, rhs: sp.Expr, case: Case | None, assumes: tuple[str, ...],
               model: Model | None = None) -> Outcome:

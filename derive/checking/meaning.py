@@ -181,27 +181,43 @@ class Definer:
     def defines(self, head: Head, rhs: Node) -> bool:
         """Whether ``head = rhs`` introduces ``head``: a name not yet defined, not the labels, not recursive."""
         key = head.key
-        if key in self.v.functions or OWN + key in self.v.scope or key in self.v.definitions:
+        if key in self.v.functions or (OWN + key in self.v.scope or key in self.v.definitions) \
+                and not (head.indices is not None and self._whole_only(key)):
             return False
         if key == self.v.labels and not _numeric(head.indices) or key == self.v.logits and head.indices is None:
             return False   # y_k = 1 states a value; y_0 = 1 - y defines one entry
         if len(key) > 1 and key[0] == "d" and self.interpreter.known(key):  # dL, dW: differentials, not names
             return False
+        if key in self.v.arbitrary and head.parameters is not None:  # f used for any function so far: a later
+            # f(t) = log(1 + e^t) is an example
+            return False
         return not _mentions(rhs, key)
+
+    def _whole_only(self, key: str) -> bool:
+        """Whether ``key`` was defined as a whole (Z = XW + b) with no entries: a definition of its entries
+        (Z_{nk} = ...) then says more, and replaces it."""
+        if key in self.v.definitions:
+            return self.v.definitions[key][0] is None
+        return not self.v.scope.quantities[OWN + key].indices
 
     def define(self, head: Head, rhs: Node, line: int) -> None:
         """Read ``rhs`` and record it; raises Unsupported when the body cannot be read."""
         reader = self.interpreter
         if head.parameters is not None:
+            parameters, outer = head.parameters, head.outer
+            of_entry = len(parameters) == 1 and outer is None and isinstance(parameters[0], Scripted) \
+                and parameters[0].sub is not None and parameters[0].sup is None and _namelike(parameters[0].base)
+            if of_entry:  # S(z_i) = e^{z_i} / Σ_j e^{z_j}: a function of one entry, read as S(z)_i
+                parameters, outer = (parameters[0].base,), parameters[0].sub
             bound: dict[str, sp.Expr] = {}
-            for parameter in head.parameters:
+            for parameter in parameters:
                 name = key_of(parameter)
                 if not name or not _namelike(parameter):
                     raise Unsupported("a function's parameters must be names, as in \\sigma(x)")
-                vector = name in self.v.vector_keys or head.outer is not None
+                vector = name in self.v.vector_keys or outer is not None
                 internal = f"{head.key}.{name}"
                 bound[name] = own_vector(internal) if vector else own_scalar(internal)
-            index = reader.indices(head.outer)[0] if head.outer is not None else None
+            index = reader.indices(outer)[0] if outer is not None else None
             saved, reader.bound = reader.bound, {**reader.bound, **bound}
             try:
                 body = reader.expr(rhs)
@@ -209,9 +225,12 @@ class Definer:
                 reader.bound = saved
             if not isinstance(index, sp.Symbol) and index is not None:
                 raise Unsupported("a function's entry index must be a letter, as in LS(z)_i")
-            self.v.functions[head.key] = FunctionDefinition(tuple(bound.values()), body, index)
+            self.v.functions[head.key] = FunctionDefinition(tuple(bound.values()), body, index, of_entry)
             return
         indices: tuple[sp.Symbol, ...] = ()
+        if head.indices is not None:
+            self.v.definitions.pop(head.key, None)
+            self.v.scope.quantities.pop(OWN + head.key, None)
         whole = _whole_vector_call(rhs)
         if head.indices is None and whole is not None:  # p = softmax(z): entry by entry, p_ι = softmax(z)_ι
             index = sp.Symbol("ι", integer=True)
@@ -350,6 +369,7 @@ def vocabulary_for(notation: Notation, explicit: set[str], roles: Roles, usage: 
         vocabulary.prob_symbols = set()
     if vocabulary.labels in roles.defined:  # smoothed labels q_k = (1 - ε) 1{k = c} + ε/K: the document's own
         vocabulary.own_labels, vocabulary.labels = vocabulary.labels, NOBODY
+    vocabulary.label_inputs = set(roles.label_inputs) - {vocabulary.labels}
     taken = {vocabulary.logits, vocabulary.labels, *vocabulary.prob_symbols, *vocabulary.loss}
     if usage.matrix_mode:  # pᵀ, A : B, diag(p), dW: whole vectors and matrices are written as such
         vocabulary.matrix_names |= set(vocabulary.vectors())

@@ -32,6 +32,7 @@ class Roles:
     defined: set[str] = field(default_factory=set)   # every key the document defines
     layer: tuple[str, ...] | None = None              # the logits as Σ_r W_jr x_r + b_j: W, x, b, input size
     scope: Scope | None = None                          # the definitions as first read, with no role assigned
+    label_inputs: set[str] = field(default_factory=set)  # undefined arrays that multiply log p in a loss (Y_nk)
 
     def layer_of(self, logits: str) -> tuple[str, ...] | None:
         """(W, x, b) when the document defines ``logits`` as a linear layer Σ_r W_jr x_r + b_j."""
@@ -132,6 +133,42 @@ def match_cross_entropy(body: sp.Expr, probs: str | None) -> tuple[str, str | No
     return None
 
 
+def softmax_like(body: sp.Expr, indices: tuple[sp.Symbol, ...]) -> bool:
+    """``e^{Z_{nk}} / Σ_j e^{Z_{nj}}`` over any number of indices: a row of probabilities along the last one."""
+    if not indices:
+        return False
+    numerator, sums = None, []
+    for factor in _factors(body):
+        if isinstance(factor, sp.exp) and isinstance(factor.args[0], sp.Indexed) \
+                and factor.args[0].indices == indices:
+            numerator = factor.args[0].base
+        elif isinstance(factor, sp.Pow) and factor.exp == -1 and isinstance(factor.base, sp.Sum):
+            sums.append(factor.base)
+        else:
+            return False
+    if numerator is None or len(sums) != 1 or len(sums[0].limits) != 1:
+        return False
+    var = sums[0].limits[0][0]
+    inner = sums[0].function
+    return isinstance(inner, sp.exp) and isinstance(inner.args[0], sp.Indexed) and inner.args[0].base == numerator \
+        and inner.args[0].indices == indices[:-1] + (var,)
+
+
+def label_inputs(scope: Scope) -> set[str]:
+    """Keys of the undefined arrays that multiply the log of a probability in some definition (the labels Y
+    of L = -1/N Σ_n Σ_k Y_nk log P_nk): the sampler draws them as the target says (one-hot rows...)."""
+    probabilities = {name for name, q in scope.quantities.items() if softmax_like(q.body, q.indices)}
+    found: set[str] = set()
+    for quantity in scope.quantities.values():
+        for term in quantity.body.atoms(sp.Mul):
+            logs = [f for f in term.args if isinstance(f, sp.log) and isinstance(f.args[0], sp.Indexed)
+                    and name_of(f.args[0]) in probabilities]
+            entries = [f for f in term.args if isinstance(f, sp.Indexed) and _key(f) and name_of(f) not in scope.quantities]
+            if len(logs) == 1 and len(entries) == 1 and entries[0].indices[-1:] == logs[0].args[0].indices[-1:]:
+                found.add(_key(entries[0]) or "")
+    return found - {""}
+
+
 _ONE_HOT = re.compile(r"(?<!not a )(?<!not )(?<!non-)one[- ]?hot", re.I)
 _ANY = re.compile(r"multi[- ]?(hot|label)", re.I)
 _DISTRIBUTION = re.compile(r"soft (labels?|targets?)|label smoothing|smoothed labels?|"
@@ -202,4 +239,5 @@ def infer(scope: Scope, derivative_pairs: list[tuple[str, str]], loss_candidates
     if "loss" not in roles.found and loss_candidates:
         roles.found["loss"] = loss_candidates[0]
         roles.loss_guessed = True
+    roles.label_inputs = label_inputs(scope) - set(roles.found.values())
     return roles
