@@ -211,6 +211,9 @@ class _Symbol:
                 return f"{token}{{{inner}}}"
             if command in WORD_FONTS or command == "operatorname":
                 raise _Bad(f"\\{command} needs its argument in braces", column)
+            if self.peek()[1:] in ACCENTS or self.peek()[1:] in FONTS:  # TeX gives \hat the bare \mathbf
+                raise _Bad(f"\\{command} of {self.peek()} needs braces: \\{command}{{{self.peek()}{{...}}}}",
+                           self.column())
             inner = self.nucleus()
             return f"{token}{{{inner}}}"
         raise _Bad(self.unexpected(token), column)

@@ -186,3 +186,10 @@ def test_bad_classes_and_probs_on_the_command_line_exit_2():
     for item, other in (("classes=k", "index"), ("probs=z", "logits")):
         done = run_cli("show", "softmax-cross-entropy", "--notation", item)
         assert done.returncode == 2 and other in done.stderr, done.stderr
+
+
+@pytest.mark.parametrize("value", [r"\hat\mathbf\theta", r"\hat\hat p", r"\bar\boldsymbol z"])
+def test_an_accent_of_an_unbraced_accent_or_font_is_refused(value):
+    """TeX gives \\hat the bare \\mathbf as its argument: the LaTeX would not compile (found by fuzzing)."""
+    with pytest.raises(UsageError, match="needs braces"):
+        Notation().with_values({"logits": value})
