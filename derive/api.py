@@ -81,10 +81,13 @@ class DerivationResult:
     """
 
     def __init__(self, derivation: Derivation, notation: Notation,
-                 selection: tuple[str | None, str | None] = (None, None), name: str | None = None) -> None:
-        """Pair a built derivation with the notation it is printed in; ``derivation()`` is the usual way in."""
+                 selection: tuple[str | None, str | None] = (None, None), name: str | None = None,
+                 whole: Derivation | None = None) -> None:
+        """Pair a built derivation with the notation it is printed in; ``derivation()`` is the usual way in.
+        An excerpt also keeps the ``whole`` derivation, which its documents are rendered from."""
         self.derivation, self.notation = derivation, notation
         self.selection = selection  # (part, case) of an excerpt; (None, None) for the whole derivation
+        self.whole = whole or derivation
         self._name = name or derivation.name
 
     @property
@@ -108,27 +111,36 @@ class DerivationResult:
         parts or cases when there is no such part or case."""
         if part is None and case is None:
             return self
-        return DerivationResult(_excerpt(self.derivation, part, case), self.notation, (part, case), self._name)
+        return DerivationResult(_excerpt(self.whole, part, case), self.notation, (part, case), self._name,
+                                whole=self.whole)
 
     def render(self, fmt: str = "text", **options: Any) -> str:
-        """Render as ``fmt`` (text, latex, markdown, json or ipynb); ``options`` are those of the format:
-        ``standalone`` (LaTeX), ``flavor`` (Markdown: ``dollar`` or ``gfm``)."""
+        """Render as ``fmt`` (text, latex, markdown, json or ipynb). ``options``: ``standalone`` (LaTeX: a whole
+        article), ``flavor`` (Markdown: ``dollar`` or ``gfm``), and for what a document quotes: ``parts`` and
+        ``case`` (an excerpt sets them), ``numbering`` (``local``, an excerpt's default: steps numbered from 1;
+        ``global``: as in the whole derivation), ``heading`` (level of the part headings, 2 by default; None
+        inserts none) and ``occurrence`` (the n-th copy of these steps in one document: LaTeX labels differ)."""
         from .render import render
 
         part, case = self.selection
+        if fmt in ("json", "ipynb"):  # a certificate or notebook holds exactly the excerpt's steps
+            return render(self.derivation, self.notation, fmt, **options)
         if part is not None or case is not None:
             options.setdefault("parts", (part,) if part is not None else None)
             options.setdefault("case", case)
-        return render(self.derivation, self.notation, fmt, **options)
+            options.setdefault("numbering", "local")
+        return render(self.whole, self.notation, fmt, **options)
 
-    def latex(self, standalone: bool = False) -> str:
-        """LaTeX: a fragment of ``aligned`` displays, or with ``standalone`` a whole compilable article."""
-        return self.render("latex", standalone=standalone)
+    def latex(self, standalone: bool = False, **options: Any) -> str:
+        """LaTeX: a fragment of ``align`` displays, or with ``standalone`` a whole compilable article; other
+        ``options`` as for :meth:`render` (``numbering``, ``heading``)."""
+        return self.render("latex", standalone=standalone, **options)
 
-    def markdown(self, flavor: str = "dollar") -> str:
+    def markdown(self, flavor: str = "dollar", **options: Any) -> str:
         """Markdown with YAML front matter and case markers, which ``derive check`` reads back; ``flavor`` is
-        ``dollar`` (``$$`` displays: Jupyter, MkDocs, Pandoc) or ``gfm`` (GitHub's ```` ```math ```` blocks)."""
-        return self.render("markdown", flavor=flavor)
+        ``dollar`` (``$$`` displays: Jupyter, MkDocs, Pandoc) or ``gfm`` (GitHub's ```` ```math ```` blocks);
+        other ``options`` as for :meth:`render`."""
+        return self.render("markdown", flavor=flavor, **options)
 
     def text(self) -> str:
         """Plain Unicode text, as ``derive show`` prints it in a terminal."""
@@ -192,10 +204,9 @@ def _same_case(wanted: str, have: str) -> bool:
 
 
 def _excerpt(derivation: Derivation, part: str | None, case: str | None) -> Derivation:
-    """A derivation holding only the steps of ``part`` and ``case``, so that the renderer numbers them from 1.
-
-    The excerpt carries a name of its own: rendered views are cached by name, and the excerpt must never be
-    mistaken for the whole."""
+    """A derivation holding only the steps of ``part`` and ``case``: the steps an excerpt lists (from 1), and
+    what its certificate holds. It carries a name of its own: rendered views are cached by name, and the
+    excerpt must never be mistaken for the whole."""
     known = [p.key for p in derivation.parts]
     if part is not None and part not in known:
         raise UsageError(f"{derivation.name} has no part {part!r} (parts: {', '.join(known)})")

@@ -32,7 +32,6 @@ _TEX_SETTING = re.compile(r"[ \t]*%[ \t]*derive:[ \t]*(?P<key>[A-Za-z_]+)[ \t]*=
 _ARGUMENT = re.compile(r"""(?P<key>[A-Za-z_]+)\s*=\s*(?:"(?P<dq>[^"]*)"|'(?P<sq>[^']*)'|(?P<bare>\S+))""")
 OPTION_KEYS = ("case", "part", "flavor", "method", "detail", "numbering", "heading")
 NUMBERINGS = ("local", "global")
-LATEX_HEADINGS = ("section", "subsection", "subsubsection", "paragraph", "subparagraph")
 LATEX_SUFFIXES = (".tex", ".latex", ".ltx")
 
 
@@ -145,9 +144,11 @@ def note_notation(text: str, lines: list[str], latex: bool, path: str,
     return values
 
 
-def render_directive(directive: Directive, latex: bool, path: str, defaults: dict[str, str] | None = None) -> str:
+def render_directive(directive: Directive, latex: bool, path: str, defaults: dict[str, str] | None = None,
+                     occurrence: int = 1) -> str:
     """The text a directive stands for, ending with a newline: the note's notation overridden by the directive's
-    keys, an excerpt numbered from 1 unless ``numbering="global"``, headings only if ``heading`` asks."""
+    keys, an excerpt numbered from 1 unless ``numbering="global"``, headings only if ``heading`` asks.
+    ``occurrence``: how many directives of the note so far show this derivation (their LaTeX labels differ)."""
     from .api import derivation
     from .notation import KEYS
 
@@ -171,16 +172,14 @@ def render_directive(directive: Directive, latex: bool, path: str, defaults: dic
     try:
         result = derivation(directive.name, opts.get("method", "index"), **extra, **notation)
         part, case = opts.get("part"), opts.get("case")
-        if numbering == "local":
-            result = result.excerpt(part=part, case=case)
-        fmt = "latex" if latex else "markdown"
-        text = result.render(fmt, flavor=opts.get("flavor", "dollar"), parts=(part,) if part else None,
-                             case=case, embedded=True)
+        text = result.excerpt(part=part, case=case).render(
+            "latex" if latex else "markdown", flavor=opts.get("flavor", "dollar"), numbering=numbering,
+            heading=heading, occurrence=occurrence, embedded=True)
     except InputError:
         raise
     except DeriveError as error:
         raise InputError(str(error), *where) from None
-    text = fit_headings(text, latex, heading).strip("\n")
+    text = text.strip("\n")
     if _SETS_CASE.search(text):  # the block's case must not hold for the author's text after it
         text += "\n\n" + ("% derive: case none" if latex else "<!-- derive: case none -->")
     return "\n" + text + "\n\n"
@@ -193,6 +192,8 @@ _SETS_CASE = re.compile(r"^[ \t]*(?:<!--[ \t]*derive:[ \t]*case[ \t]|%[ \t]*deri
 
 def heading_level(value: str | None, latex: bool, where: tuple[str, int]) -> int | None:
     """``heading="###"`` as a level (3); LaTeX notes may also name the command (``\\subsection``)."""
+    from .render import LATEX_HEADINGS
+
     if value is None:
         return None
     value = value.strip()
@@ -203,52 +204,6 @@ def heading_level(value: str | None, latex: bool, where: tuple[str, int]) -> int
         return LATEX_HEADINGS.index(command) + 1
     known = "#, ##, ... #####" + (" or " + ", ".join("\\" + c for c in LATEX_HEADINGS) if latex else "")
     raise InputError(f"heading {value!r} is not a heading level ({known})", *where)
-
-
-_MD_HEADING_LINE = re.compile(r"(?P<hashes>#{1,6})[ \t]+(?P<title>.*)")
-_TEX_PART_HEADING = re.compile(r"\\subsection\*\{(?P<title>.*)\}[ \t]*")
-
-
-def fit_headings(text: str, latex: bool, level: int | None) -> str:
-    """Put the rendered block's headings at the note's level, or take them out (``level`` None).
-
-    The renderer heads every part (``## The chain rule`` / ``\\subsection*``) and, in Markdown, every case
-    (``### Case ...``). In a note these would be headings the author never wrote: without ``heading=`` a part
-    heading is dropped and a case heading becomes a bold line (the ``derive: case`` marker stays, so
-    ``derive check`` still reads the case). With ``heading="###"`` parts are level 3 and cases level 4.
-    LaTeX case labels are run-in ``\\paragraph``s and are kept as they are.
-    """
-    out: list[str] = []
-    fence = False
-    skip_blank = False
-    for line in text.split("\n"):
-        if skip_blank and not line.strip():
-            skip_blank = False
-            continue
-        skip_blank = False
-        if not latex:
-            if line.startswith("```") or line.strip() == "$$":
-                fence = not fence
-            match = None if fence else _MD_HEADING_LINE.fullmatch(line)
-            if match:
-                depth = len(match["hashes"])
-                if level is None:
-                    if depth <= 2:
-                        skip_blank = True
-                        continue
-                    title = match["title"].rstrip()
-                    line = f"**{title}{'' if title.endswith(('.', ':', '?')) else '.'}**"
-                else:
-                    line = "#" * min(6, level + max(0, depth - 2)) + " " + match["title"]
-        else:
-            match = _TEX_PART_HEADING.fullmatch(line)
-            if match:
-                if level is None:
-                    skip_blank = True
-                    continue
-                line = f"\\{LATEX_HEADINGS[min(level, len(LATEX_HEADINGS)) - 1]}*{{{match['title']}}}"
-        out.append(line)
-    return "\n".join(out)
 
 
 def embed(source: str | os.PathLike[str], label: str | None = None) -> tuple[str, list[Block], str]:
@@ -270,8 +225,11 @@ def embed(source: str | os.PathLike[str], label: str | None = None) -> tuple[str
     out: list[str] = []
     blocks: list[Block] = []
     cursor = 0
+    shown: dict[tuple[str, str, str], int] = {}  # copies of one derivation so far: their labels must differ
     for directive in directives:
-        fresh = render_directive(directive, latex, label, defaults)
+        same = (directive.name, directive.options.get("method", "index"), directive.options.get("detail", "notes"))
+        shown[same] = shown.get(same, 0) + 1
+        fresh = render_directive(directive, latex, label, defaults, occurrence=shown[same])
         if newline != "\n":
             fresh = fresh.replace("\n", newline)
         current = "".join(lines[directive.start:directive.end])

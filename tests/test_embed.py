@@ -160,6 +160,40 @@ def test_a_case_excerpt_without_heading_keeps_its_case_as_text(tmp_path):
     assert numbers(block)[0] == 1
 
 
+def test_render_options_number_and_head_an_excerpt():
+    """What embed asks of the renderer, also in Python: numbering from 1 or global, headings or none, and LaTeX
+    labels that follow the step whatever number it displays."""
+    whole = derive.derivation("softmax-cross-entropy")
+    chain = whole.excerpt(part="chain")
+    assert numbers(chain.markdown())[0] == 1 and numbers(chain.markdown(numbering="global"))[0] > 1
+    assert "\n## The chain rule\n" in chain.markdown() and "\n### The chain rule\n" in chain.markdown(heading=3)
+    assert not re.search(r"^#", chain.markdown(heading=None), flags=re.M)
+    assert "\\subsection*{The chain rule}" in chain.latex() and "\\section*{The chain rule}" in chain.latex(heading=1)
+    assert "subsection" not in chain.latex(heading=None)
+    labels = re.findall(r"\\label\{([^}]*)\}", chain.latex())
+    assert labels and set(labels) <= set(re.findall(r"\\label\{([^}]*)\}", whole.latex()))
+    with pytest.raises(derive.UsageError, match="numbering"):
+        chain.markdown(numbering="roman")
+
+
+def test_two_identical_excerpts_never_share_a_label(tmp_path):
+    require_tool(shutil.which("pdflatex") is not None, "pdflatex (texlive-latex-base)")
+    directive = '% derive: show softmax-cross-entropy part="chain"\n% derive: end\n'
+    notes = tmp_path / "notes.tex"
+    notes.write_text("\\documentclass{article}\n\\usepackage{amsmath}\n\\usepackage{amssymb}\n\\begin{document}\n"
+                     + directive + "Again:\n" + directive + "See \\eqref{derive:softmax-cross-entropy:7}.\n"
+                     "\\end{document}\n", encoding="utf-8")
+    assert run_cli("embed", str(notes), "--in-place").returncode == 0
+    text = notes.read_text(encoding="utf-8")
+    labels = re.findall(r"\\label\{([^}]*)\}", text)
+    assert len(labels) == 8 and len(set(labels)) == 8 and "derive:softmax-cross-entropy:7" in labels
+    assert numbers(text) == [1, 2, 3, 4, 1, 2, 3, 4]
+    for _ in range(2):  # the second run resolves the reference
+        done = subprocess.run(["pdflatex", "-no-shell-escape", "-halt-on-error", "-interaction=nonstopmode",
+                               "notes.tex"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "Warning" not in done.stdout, done.stdout[-1500:]
+
+
 @pytest.mark.parametrize("suffix, notes", [
     (".md", '<!-- derive: show softmax-jacobian case="j \\neq k" -->\n<!-- derive: end -->\n\nFor any j, k:\n\n'
             '$$\\frac{\\partial \\hat{y}_j}{\\partial z_k} = -\\hat{y}_j \\hat{y}_k$$\n'),

@@ -21,6 +21,9 @@ from .printer import MathLatexPrinter, MathTextPrinter
 
 FORMATS = ("text", "latex", "markdown", "json", "ipynb")
 FLAVORS = ("dollar", "gfm")
+NUMBERINGS = ("global", "local")
+# LaTeX sectioning by level: heading=2 (the default) heads each part with \subsection*, as Markdown's ##.
+LATEX_HEADINGS = ("section", "subsection", "subsubsection", "paragraph", "subparagraph")
 
 RULE_NAMES = {
     "definition": "definition", "quotient-rule": "quotient rule", "product-rule": "product rule",
@@ -189,12 +192,15 @@ class View:
                 rows.extend(rf"&= {line}" for line in lines)
         return "\\begin{aligned}\n" + " \\\\\n".join(rows) + "\n\\end{aligned}"
 
-    def label(self, line: Line) -> str:
-        """A LaTeX label for a numbered line, the same on every run: derive:NAME[:DETAIL]:NUMBER (an excerpt's
-        name says which part or case it is)."""
+    def label(self, line: Line, occurrence: int = 1) -> str:
+        """A LaTeX label for a numbered line, stable per step whatever an excerpt displays as its number:
+        derive:NAME[:METHOD][:DETAIL]:STEP, with :OCCURRENCE for the second and later copies of the same steps
+        in one document (two identical excerpts must not define the same label)."""
         stem = re.sub(r"[^a-z0-9]+", "-", self.derivation.name.lower().replace("\\", "")).strip("-")
+        method = "" if self.derivation.method == "index" else f":{self.derivation.method}"
         detail = "" if self.derivation.detail == "notes" else f":{self.derivation.detail}"
-        return f"derive:{stem}{detail}:{line.number}"
+        copy = f":{occurrence}" if occurrence > 1 else ""
+        return f"derive:{stem}{method}{detail}:{line.number}{copy}"
 
     def latex(self, expr: sp.Expr) -> str:
         return self.latex_printer.doprint(expr)
@@ -291,12 +297,26 @@ def justification(view: View, step: Step, fmt: str) -> str:
 
 def render(derivation: Derivation, notation: Notation, fmt: str = "text", *, standalone: bool = False,
            flavor: str = "dollar", parts: tuple[str, ...] | None = None, case: str | None = None,
-           embedded: bool = False) -> str:
-    """Render in one of FORMATS; ``parts``, ``case`` and ``embedded`` select what course notes embed."""
+           numbering: str = "global", heading: int | None = 2, occurrence: int = 1, embedded: bool = False) -> str:
+    """Render in one of FORMATS.
+
+    What course notes embed: ``parts`` and ``case`` select steps; ``numbering`` "local" numbers the selection
+    from 1, "global" as in the whole derivation (LaTeX labels follow the step, not its displayed number);
+    ``heading`` is the level of part headings (Markdown's number of #, LaTeX 1 \\section to 5
+    \\subparagraph; cases one level below), None for no inserted heading (a Markdown case then reads as a bold
+    line); ``occurrence`` counts copies of the same steps in one document, so that their labels differ;
+    ``embedded`` leaves out what only a whole document has (notation lines, the introduction).
+    """
     if fmt not in FORMATS:
         raise UsageError(f"unknown format {fmt!r} (known: {', '.join(FORMATS)})")
     if flavor not in FLAVORS:
         raise UsageError(f"unknown flavor {flavor!r} (known: {', '.join(FLAVORS)})")
+    if numbering not in NUMBERINGS:
+        raise UsageError(f"unknown numbering {numbering!r} (known: {', '.join(NUMBERINGS)})")
+    if heading is not None and not (isinstance(heading, int) and 1 <= heading <= 6):
+        raise UsageError(f"heading level {heading!r} is not between 1 and 6")
+    if not (isinstance(occurrence, int) and occurrence >= 1):
+        raise UsageError(f"occurrence {occurrence!r} is not a positive whole number")
     view = cached_view(derivation, notation)
     if fmt == "json":
         from .certificate import certificate
@@ -305,13 +325,14 @@ def render(derivation: Derivation, notation: Notation, fmt: str = "text", *, sta
     if fmt == "ipynb":
         from .notebook import notebook
 
-        return notebook(view, lambda v, p: _template(v, "markdown", False, "dollar", p))
+        return notebook(view, lambda v, p: _template(v, "markdown", Layout(), parts=p))
     if parts is not None:
         known = [p.key for p in view.parts]
         for key in parts:
             if key not in known:
                 raise UsageError(f"{derivation.name} has no part {key!r} (parts: {', '.join(known)})")
-    return _template(view, fmt, standalone, flavor, parts, embedded, case)
+    layout = Layout(standalone, flavor, numbering, heading, occurrence, embedded)
+    return _template(view, fmt, layout, parts, case)
 
 
 _VIEWS: dict[tuple[str, str, object, str, Notation], View] = {}
@@ -325,19 +346,43 @@ def cached_view(derivation: Derivation, notation: Notation) -> View:
     return _VIEWS[key]
 
 
-def _template(view: View, fmt: str, standalone: bool, flavor: str, parts: tuple[str, ...] | None,
-              embedded: bool = False, case: str | None = None) -> str:
+@dataclass(frozen=True)
+class Layout:
+    """How a document is laid out, apart from what it shows (see :func:`render`)."""
+
+    standalone: bool = False
+    flavor: str = "dollar"
+    numbering: str = "global"
+    heading: int | None = 2
+    occurrence: int = 1
+    embedded: bool = False
+
+
+def _template(view: View, fmt: str, layout: Layout, parts: tuple[str, ...] | None = None,
+              case: str | None = None) -> str:
     candidates = view.parts if case is None else view.parts_in_case(case)
     chosen = [p for p in candidates if (parts is None or p.key in parts) and p.groups]
     template = environment().get_template(f"{fmt}/derivation.j2")
-    prose_fmt = "gfm" if fmt == "markdown" and flavor == "gfm" else fmt
+    prose_fmt = "gfm" if fmt == "markdown" and layout.flavor == "gfm" else fmt
+    shown = [line for p in chosen for g in p.groups for line in g.lines if line.number is not None]
+    local = {line.number: position for position, line in enumerate(shown, 1)} if layout.numbering == "local" else {}
 
     def prose(step: Step) -> str:
         return justification(view, step, prose_fmt)
 
-    return template.render(view=view, parts=chosen, standalone=standalone, flavor=flavor, prose=prose,
+    def number(line: Line) -> int | None:
+        """The number a reader sees: the step's own, or its place in an excerpt numbered from 1."""
+        return local.get(line.number, line.number) if line.number is not None else None
+
+    def label(line: Line) -> str:
+        return view.label(line, layout.occurrence)
+
+    heading = layout.heading
+    return template.render(view=view, parts=chosen, standalone=layout.standalone, flavor=layout.flavor,
+                           prose=prose, number=number, label=label, heading=heading,
+                           part_heading=LATEX_HEADINGS[min(heading, len(LATEX_HEADINGS)) - 1] if heading else None,
                            notation=view.notation, derivation=view.derivation,
-                           whole=parts is None and case is None, embedded=embedded,
+                           whole=parts is None and case is None, embedded=layout.embedded,
                            target_words=target_words(view, prose_fmt),
                            front_matter=front_matter(view))
 
