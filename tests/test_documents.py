@@ -87,3 +87,17 @@ def test_snapshot(name, method, fmt):
         path.write_text(rendered, encoding="utf-8")
     assert path.exists(), f"missing snapshot {path.name}: run DERIVE_UPDATE_SNAPSHOTS=1 pytest {__file__}"
     assert rendered == path.read_text(encoding="utf-8"), f"{path.name} changed; regenerate if intended"
+
+
+@pytest.mark.parametrize("name, method", ROUTES)
+def test_the_notation_a_document_carries_is_the_notation_it_uses(name, method):
+    """Front matter and % derive: lines list the keys the derivation prints, and no key it never uses."""
+    result = derive.derivation(name, method, temperature=r"\tau", shapes="W: 4x3, x: 3, b: 4")
+    front = result.markdown().split("---")[1]
+    keys = re.findall(r"^  ([a-z]+):", front, flags=re.M)
+    assert keys == re.findall(r"^% derive: ([a-z]+) =", result.latex(), flags=re.M)
+    assert {"logits", "probs", "labels", "target", "classes", "loss"} <= set(keys)
+    assert not {"temperature", "smoothing", "margin", "activation"} & set(keys)
+    layer = name.startswith("linear")
+    assert ("shapes" in keys) == layer and ("batch" in keys) == (name == "batch-cross-entropy" or
+                                                                 (layer and method == "index"))

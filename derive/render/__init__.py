@@ -396,10 +396,28 @@ def target_words(view: View, fmt: str) -> str:
     return text.replace("\\left(", "(").replace("\\right)", ")") if fmt != "text" else text
 
 
+# The notation keys every derivation of softmax and cross-entropy prints.
+CORE_KEYS = ("logits", "probs", "labels", "target", "classes", "loss")
+
+
+def notation_keys(derivation: Derivation) -> tuple[str, ...]:
+    """The notation keys a derivation uses, so that its documents carry no key that means nothing to it: the core
+    ones, the layer's where there is a layer, the batch size where examples are indexed. A family of derivations
+    with keys of its own names them (``notation_keys`` of its model)."""
+    own = getattr(derivation.model, "notation_keys", None)
+    if own is not None:
+        return tuple(own)
+    models = [derivation.model] + [part.model for part in derivation.parts if part.model is not None]
+    keys = CORE_KEYS + (("linear", "shapes") if derivation.model.linear else ())
+    return keys + (("batch",) if any(model.batch for model in models) else ())
+
+
 def front_matter(view: View) -> dict[str, str]:
-    """The notation as `derive check` reads it back from Markdown front matter."""
+    """The notation as `derive check` reads it back from Markdown front matter (or ``% derive:`` lines): the keys
+    the derivation uses (see :func:`notation_keys`)."""
     notation = view.notation.as_dict()
     notation["probs"] = ", ".join(notation["probs"])  # type: ignore[arg-type]
     notation["target"] = str(view.derivation.model.target)
-    return {key: str(value) for key, value in notation.items() if value is not None}
+    keys = notation_keys(view.derivation)
+    return {key: str(notation[key]) for key in keys if notation.get(key) is not None}
 
