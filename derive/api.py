@@ -10,7 +10,7 @@ from typing import Any, Iterator
 from .catalogue import entry
 from .record import Derivation, Step
 from .errors import UsageError
-from .notation import Notation, notation_from
+from .notation import OPTIONAL_ROLES, Notation, notation_from
 
 
 _FRONT_MATTER = re.compile(r"\A---\n.*?\n---\n+", re.S)
@@ -240,4 +240,9 @@ def derivation(name: str, method: str = "index", detail: str = "notes", **notati
     chosen = notation_from(notation)
     from .plans import build
 
-    return DerivationResult(build(name, chosen.target, method, detail, bias=chosen.linear_bias), chosen)
+    built = build(name, chosen.target, method, detail, bias=chosen.linear_bias)
+    from .render import notation_keys
+
+    keys = notation_keys(built)  # the optional roles it prints (a batch size N, a temperature T)
+    return DerivationResult(built, chosen.for_derivation(indices=built.index_names(),
+                                                         roles=[key for key in OPTIONAL_ROLES if key in keys]))

@@ -105,3 +105,18 @@ class Derivation:
 
     def steps_of(self, part: str) -> list[Step]:
         return [s for s in self.steps if s.part == part]
+
+    def index_names(self) -> frozenset[str]:
+        """The names of the indices and the input size its steps print (i, j, k; t, s of a batch; l, r and m of a
+        layer): a role named so would read as an index (``labels=t`` gives t_{tk})."""
+        import sympy as sp
+
+        from .model import INDEX_SYMBOLS, M, c, h
+
+        printed = (*INDEX_SYMBOLS, M)
+        found = set()
+        for step in self.steps:
+            for each in (step, *step.merged):
+                for expr in (each.before, each.after):
+                    found |= {s.name for s in sp.sympify(expr).atoms(sp.Symbol) if s in printed and s not in (c, h)}
+        return frozenset(found)

@@ -10,7 +10,7 @@ import derive
 from derive.errors import UsageError
 from derive.notation import Notation, notation_from
 
-from helpers import ROUTES
+from helpers import ROUTES, run_cli
 
 CUSTOM = {"logits": r"\theta", "probs": "p", "classes": "K"}
 
@@ -147,6 +147,19 @@ def test_indices_of_one_derivation_only_are_checked_against_it():
     for subscript in ("W_t", "W_{s}", "W_{lr}"):
         with pytest.raises(UsageError, match="index name"):
             notation_from({"loss": subscript})
+
+
+@pytest.mark.parametrize("name, key, value", [
+    ("batch-cross-entropy", "labels", "t"), ("batch-cross-entropy", "logits", "s"),
+    ("batch-cross-entropy", "batch", "t"), ("linear-softmax-cross-entropy", "logits", "r"),
+    ("linear-softmax-cross-entropy", "classes", "m"),
+])
+def test_a_role_named_as_an_index_the_derivation_prints_exits_2(name, key, value):
+    """Each derivation knows the indices it prints: t and s of a batch, l, r and the input size m of a layer."""
+    done = run_cli("show", name, "--notation", f"{key}={value}")
+    assert done.returncode == 2 and done.stderr.count("\n") == 1
+    assert f"notation {key}: {value} is an index name in this derivation" in done.stderr
+    assert run_cli("show", "softmax-cross-entropy", "--notation", f"{key}={value}").returncode == 0
 
 
 def test_function_names_and_lists_for_probabilities():
