@@ -21,6 +21,8 @@ CASES = {
         [sys.executable, "-m", "derive", "show", "linear-softmax-cross-entropy"], 2.0),
     "derive show linear-softmax-cross-entropy --method differentials": (
         [sys.executable, "-m", "derive", "show", "linear-softmax-cross-entropy", "--method", "differentials"], 2.5),
+    "derive show sigmoid-binary-cross-entropy": (
+        [sys.executable, "-m", "derive", "show", "sigmoid-binary-cross-entropy"], 2.0),
     "derive --help": ([sys.executable, "-m", "derive", "--help"], 0.35),
     "derive check (17 steps)": (
         [sys.executable, "-m", "derive", "check", str(HERE / "derivation_17_steps.md")], 2.5),

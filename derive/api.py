@@ -237,7 +237,7 @@ def derivation(name: str, method: str = "index", detail: str = "notes", **notati
     info = entry(name)
     if method not in info.methods:
         raise UsageError(f"derivation {name!r} has no method {method!r} (known: {', '.join(info.methods)})")
-    chosen = notation_from(notation)
+    chosen = notation_from(dict(info.notation) | notation)  # the entry's own defaults (σ for the sigmoid)
     from .plans import build
 
     built = build(name, chosen.target, method, detail, bias=chosen.linear_bias)

@@ -15,6 +15,8 @@ class Entry:
     description: str
     parts: tuple[tuple[str, str], ...]
     other_methods: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()  # routes besides "index"
+    group: str = "softmax family"  # one of GROUPS: how `derive list` groups the entries
+    notation: tuple[tuple[str, str], ...] = ()  # this entry's own notation defaults (the user's values win)
 
     @property
     def methods(self) -> tuple[str, ...]:
@@ -46,7 +48,14 @@ CATALOGUE: dict[str, Entry] = {e.name: e for e in (
           (("bias", "The bias"), ("weights", "The weights"), ("batch", "The weights over a batch")),
           (("differentials", (("differential", "The differential of the loss"), ("bias", "The bias"),
                               ("weights", "The weights"))),)),
+    Entry("sigmoid-binary-cross-entropy", "The sigmoid with binary cross-entropy",
+          "sigma' = sigma (1 - sigma) by the quotient rule, dL/dz = sigma(z) - y, and the mean over a batch",
+          (("sigmoid", "The derivative of the sigmoid"), ("loss", "The gradient of the binary cross-entropy"),
+           ("batch", "The mean over a batch")),
+          group="other losses", notation=(("probs", r"\sigma"),)),
 )}
+
+GROUPS = ("softmax family", "other losses", "layers and networks")
 
 
 def entry(name: str) -> Entry:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Sequence
 
 from . import __version__
-from .catalogue import CATALOGUE
+from .catalogue import CATALOGUE, GROUPS
 from .errors import DeriveError, UsageError
 
 FORMATS = ("text", "latex", "markdown", "json", "ipynb")
@@ -99,11 +99,16 @@ def notation_help() -> str:
 
 
 def cmd_list(_: argparse.Namespace) -> int:
+    """One line per derivation (name, description, parts and methods), indented under the heading of its group."""
     width = max(len(name) for name in CATALOGUE)
-    for name, info in CATALOGUE.items():
-        routes = [(method, ", ".join(key for key, _ in info.parts_of(method))) for method in info.methods]
-        parts = "; ".join(keys if method == "index" else f"{method}: {keys}" for method, keys in routes)
-        print(f"{name:<{width}}  {info.description}  [parts: {parts}]")
+    for group in GROUPS:
+        members = [info for info in CATALOGUE.values() if info.group == group]
+        if members:
+            print(f"{group}:")
+        for info in members:
+            routes = [(method, ", ".join(key for key, _ in info.parts_of(method))) for method in info.methods]
+            parts = "; ".join(keys if method == "index" else f"{method}: {keys}" for method, keys in routes)
+            print(f"  {info.name:<{width}}  {info.description}  [parts: {parts}]")
     return 0
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Callable
+from typing import Callable, ClassVar
 
 import sympy as sp
 
@@ -128,6 +128,16 @@ class Model:
     linear: bool = False
     input_indices: tuple[sp.Symbol, ...] = (l, r)
     bias: bool = True
+
+    # What a family of derivations (derive.families) says about itself: its name (which introduction the
+    # templates include), the notation keys its documents carry (None: all of them), its certificate's symbols.
+    family: ClassVar[str] = "softmax"
+    notation_keys: ClassVar[tuple[str, ...] | None] = None
+    certificate_symbols: ClassVar[dict[str, object]] = {}  # what its certificate's "symbols" say differently
+
+    def prose_names(self) -> dict[str, sp.Expr]:
+        """Expressions of this model that the prose mentions besides the softmax ones (none here)."""
+        return {}
 
     @property
     def label_index(self) -> sp.Symbol | None:

@@ -24,6 +24,7 @@ from .engine.detail import DETAILS, at_level
 from .engine.tracer import Tracer, verify_steps
 from .matrices import MatrixDifferential, product
 from .errors import EngineError, UsageError
+from .families import sigmoid
 from .model import D, TotalDifferential, Model, j, k, yhat, z
 from .notation import Notation, Target
 
@@ -249,6 +250,7 @@ PLANS: dict[tuple[str, str], tuple[Callable[[Tracer, str], None], Callable[[Targ
     ("batch-cross-entropy", "index"): (plan_batch, lambda t: Model(target=t, batch=True)),
     ("linear-softmax-cross-entropy", "index"): (plan_linear_index, _linear_model),
     ("linear-softmax-cross-entropy", "differentials"): (plan_linear_differentials, _linear_vector_model),
+    **sigmoid.PLANS,
 }
 
 _TRACED: dict[tuple[str, str, Target, bool], Derivation] = {}

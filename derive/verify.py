@@ -178,6 +178,8 @@ def _point(model: "mdl.Model", ints: dict[sp.Symbol, int], size: int, batch: int
     if model.batch and model.linear:
         for col in range(1, width + 1):
             arrays["x"][(col,)] = arrays["x"][(1, col)]
+    for name in getattr(model, "scalars", ()):  # a family's scalar inputs (the sigmoid's logit z and label y)
+        arrays[name] = {(): rng.uniform(-2.0, 2.0)}
     return Point(ints=ints, arrays=arrays), labels
 
 

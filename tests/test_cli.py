@@ -13,9 +13,16 @@ from helpers import NAMES, ROUTES, run_cli
 
 
 def test_list_names_every_entry():
+    """One line per entry, indented under the heading of its group (softmax family, other losses, ...)."""
+    from derive.catalogue import CATALOGUE, GROUPS
+
     done = run_cli("list")
     assert done.returncode == 0
-    assert [line.split()[0] for line in done.stdout.splitlines()] == NAMES
+    lines = done.stdout.splitlines()
+    headings = [line[:-1] for line in lines if not line.startswith(" ")]
+    listed = [line.split()[0] for line in lines if line.startswith("  ")]
+    assert headings == [g for g in GROUPS if any(e.group == g for e in CATALOGUE.values())]
+    assert sorted(listed) == sorted(CATALOGUE) and listed[:len(NAMES)] == NAMES
 
 
 @pytest.mark.parametrize("name, method", ROUTES)

@@ -41,6 +41,12 @@ _BRIEF: dict[str, Attach] = _NOTES | {
     "algebra/log-of-quotient": "own", "definition/softmax": "next", "definition/loss": "next",
     "case-split/split": "own",
 }
+# the sigmoid family: σ and the loss written out stay visible; the scalar elementary rules go with the rule before
+_NOTES.update({"definition/sigmoid": "show", "definition/binary-cross-entropy": "show", "constant-rule": "prev",
+               "identity-rule": "prev", "constant-factor/scalar": "prev"})
+_BRIEF.update({"definition/sigmoid": "next", "definition/binary-cross-entropy": "next", "constant-rule": "prev",
+               "identity-rule": "prev", "constant-factor/scalar": "prev", "algebra/split-fraction": "next",
+               "algebra/complement": "next", "fold-definition/sigmoid": "own"})
 LEVELS: dict[str, dict[str, Attach]] = {"full": {}, "notes": _NOTES, "brief": _BRIEF}
 
 

@@ -34,6 +34,7 @@ RULE_NAMES = {
     "sum-to-one": "labels sum to one",
     "substitute": "substitute", "independent": "independent", "matrix-form": "matrix form",
     "differential": "differential", "frobenius": "Frobenius product", "read-off": "read off the gradient",
+    "constant-rule": "constant rule", "identity-rule": "identity rule",
 }
 
 
@@ -235,6 +236,7 @@ class View:
                  "i": mdl.i, "j": mdl.j, "k": mdl.k, "t": mdl.t, "probs_label": mdl.yhat[mdl.c]}
         if not self.derivation.model.bias:  # a layer written without a bias: the prose never names one
             del exprs["bias_j"], exprs["bias"]
+        exprs.update(self.derivation.model.prose_names())  # a family's own (σ(z), its loss)
         return {key: self.both(value) for key, value in exprs.items()}
 
     def _part(self, part) -> PartView:  # type: ignore[no-untyped-def]

@@ -43,7 +43,7 @@ def certificate(derivation: Derivation, notation: Notation, view) -> dict[str, A
         "symbols": {"logits": "z", "labels": "y", "probs": "yhat", "classes": "n", "loss": "L",
                     "batch": "N" if any(m.batch for m in models.values()) else None,
                     "label_index": "c" if model.label_index else None,
-                    "indices": indices},
+                    "indices": indices} | model.certificate_symbols,  # a family says what differs
         "directions": {name: mdl.DIRECTIONS[name] for name in PARAMETERS} | {"parameter": mdl.epsilon.name}
         if derivation.method == "differentials" else None,
         "definitions": {name: {"indices": [s.name for s in idx], "sympy": sp.srepr(expr)}

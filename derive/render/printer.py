@@ -164,6 +164,9 @@ def factor_rank(factor: sp.Expr) -> int:
     exponentials, logs, brackets, sums, inputs, derivatives — y_j log ŷ_j, ŷ_j(1 − ŷ_j), (p_k − y_k) x_l."""
     if factor.is_Number:
         return 0
+    if isinstance(factor, sp.Add) and not factor.atoms(sp.Function, sp.Sum) and \
+            all(entry.base == mdl.y for entry in factor.atoms(sp.Indexed)):
+        return 0  # so does a bracket of scalars and labels: (1 − y) log(1 − σ(z)), (1 − y_t) log(1 − σ(z_t))
     if isinstance(factor, sp.Indexed):
         return {mdl.y: 1, mdl.x: 8}.get(factor.base, 2)
     if isinstance(factor, (sp.Symbol, sp.KroneckerDelta)):
@@ -197,6 +200,11 @@ def split_product(expr: sp.Mul) -> tuple[bool, list[sp.Expr], list[sp.Expr]]:
             numer.append(factor)
     key = lambda f: factor_rank(f)  # noqa: E731  stable: equal ranks keep SymPy's order
     return negative, sorted(numer, key=key), sorted(denom, key=key)
+
+
+def _of_one_entry(expr: sp.Basic) -> bool:
+    """A function of one symbol or entry, log ŷ_j or σ(z): its derivative is written as one fraction, ∂σ(z)/∂z."""
+    return isinstance(expr, sp.Function) and len(expr.args) == 1 and isinstance(expr.args[0], (sp.Symbol, sp.Indexed))
 
 
 def _is_unevaluated_mul(expr: sp.Basic) -> bool:
@@ -292,8 +300,7 @@ class MathLatexPrinter(NotationMixin, LatexPrinter):
         """∂a/∂b as a fraction; inside a fraction as \\dfrac (a fraction in a fraction would be too small)."""
         inner, var = expr.expr, expr.variables[0]
         frac = r"\dfrac" if self._frac_depth > 0 else r"\frac"
-        if isinstance(inner, (sp.Symbol, sp.Indexed, sp.exp, sp.MatrixSymbol)) or (
-                isinstance(inner, sp.log) and isinstance(inner.args[0], sp.Indexed)):
+        if isinstance(inner, (sp.Symbol, sp.Indexed, sp.exp, sp.MatrixSymbol, sp.Number)) or _of_one_entry(inner):
             return rf"{frac}{{\partial {self._print(inner)}}}{{\partial {self._print(var)}}}"
         body = self._print(inner)
         if isinstance(inner, (sp.Add, sp.Mul, sp.Sum)) or inner.could_extract_minus_sign():
@@ -358,7 +365,8 @@ class MathLatexPrinter(NotationMixin, LatexPrinter):
                 self._factor(f, many and (number < len(numer) - 1 or bool(after) or open_end))
                 for number, f in enumerate(numer))) or "1"
             if denom:
-                bottom = " ".join(self._factor(f, len(denom) > 1) for f in denom)
+                bottom = self._print(denom[0]) if len(denom) == 1 and isinstance(denom[0], sp.Add) else \
+                    " ".join(self._factor(f, len(denom) > 1) for f in denom)  # a lone bracket: \frac{1}{1 + e^{-z}}
                 frac = r"\dfrac" if self._frac_depth > 1 else r"\frac"
                 top = rf"{frac}{{{top}}}{{{bottom}}}"
         finally:
@@ -454,7 +462,8 @@ class MathTextPrinter(NotationMixin, StrPrinter):
 
     def _print_Derivative(self, expr: sp.Derivative) -> str:
         inner, var = expr.expr, expr.variables[0]
-        if isinstance(inner, (sp.Symbol, sp.Indexed, sp.MatrixSymbol)):
+        if isinstance(inner, (sp.Symbol, sp.Indexed, sp.MatrixSymbol, sp.Number)) or (
+                _of_one_entry(inner) and not isinstance(inner, sp.log)):  # log(ŷ_j) reads better as ∂/∂ŷ_k (log(ŷ_j))
             return f"∂{self._print(inner)}/∂{self._print(var)}"
         return f"∂/∂{self._print(var)} ({self._print(inner)})"
 
