@@ -134,6 +134,7 @@ class Model:
     family: ClassVar[str] = "softmax"
     notation_keys: ClassVar[tuple[str, ...] | None] = None
     certificate_symbols: ClassVar[dict[str, object]] = {}  # what its certificate's "symbols" say differently
+    checked_at: ClassVar[str | None] = None  # where its documents say the steps were checked (None: n = 2, 3, 5)
 
     def prose_names(self) -> dict[str, sp.Expr]:
         """Expressions of this model that the prose mentions besides the softmax ones (none here)."""

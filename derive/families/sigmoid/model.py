@@ -96,6 +96,7 @@ class SigmoidModel(Model):
     # one example: z and y are real Symbols; the batch part: IndexedBase z, y with entries z[t], t = 1..N
     certificate_symbols: ClassVar[dict[str, object]] = {"probs": None, "classes": None, "batch": "N",
                                                         "scalars": ["z", "y"]}
+    checked_at: ClassVar[str | None] = "at random logits and labels, and over batches of 2, 3 and 5 examples"
     target: Target = Target("any")
     examples: bool = False
 
