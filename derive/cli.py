@@ -75,7 +75,8 @@ default. Only the text between a directive and its end marker is ever replaced."
 KEY_MEANINGS = {
     "logits": "the softmax input vector", "probs": "the softmax output (a symbol and/or function names)",
     "labels": "the target vector", "target": "one-hot, 'one-hot k', 'class c', distribution or any",
-    "classes": "the number of classes", "loss": "the loss symbol", "linear": "the logits as a layer, e.g. 'o = Wx + b'",
+    "classes": "the number of classes", "loss": "the loss symbol",
+    "linear": "the logits as a layer, 'o = Wx + b' or 'f_j = w_j x'",
     "shapes": "sizes for shape checks, e.g. 'W: 4x3, x: 3, b: 4'", "batch": "the number of examples",
     "temperature": "the softmax temperature", "smoothing": "the label-smoothing weight", "margin": "the hinge margin",
     "activation": "the hidden activation: tanh or relu",

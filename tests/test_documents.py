@@ -19,7 +19,7 @@ import derive
 from helpers import ROOT, ROUTES, require_tool
 
 NOTATIONS = [{}, {"logits": r"\theta", "probs": "p", "classes": "K"},
-             {"logits": "o", "probs": r"\sigma", "labels": "t", "target": "class k"},
+             {"logits": "o", "probs": r"\sigma", "labels": "u", "target": "class k"},
              {"target": "distribution", "probs": "S"}]
 SNAPSHOTS = ROOT / "tests" / "snapshots"
 PREAMBLE = "\\documentclass{article}\n\\usepackage{amsmath}\n\\usepackage{amssymb}\n\\begin{document}\n"
