@@ -23,6 +23,11 @@ CASES = {
         [sys.executable, "-m", "derive", "show", "linear-softmax-cross-entropy", "--method", "differentials"], 2.5),
     "derive show sigmoid-binary-cross-entropy": (
         [sys.executable, "-m", "derive", "show", "sigmoid-binary-cross-entropy"], 2.0),
+    "derive show log-sum-exp": ([sys.executable, "-m", "derive", "show", "log-sum-exp"], 2.0),
+    "derive show softmax-temperature-cross-entropy": (
+        [sys.executable, "-m", "derive", "show", "softmax-temperature-cross-entropy"], 2.0),
+    "derive show label-smoothing-cross-entropy": (
+        [sys.executable, "-m", "derive", "show", "label-smoothing-cross-entropy"], 2.0),
     "derive --help": ([sys.executable, "-m", "derive", "--help"], 0.35),
     "derive check (17 steps)": (
         [sys.executable, "-m", "derive", "check", str(HERE / "derivation_17_steps.md")], 2.5),

@@ -53,6 +53,16 @@ CATALOGUE: dict[str, Entry] = {e.name: e for e in (
           (("sigmoid", "The derivative of the sigmoid"), ("loss", "The gradient of the binary cross-entropy"),
            ("batch", "The mean over a batch")),
           group="other losses", notation=(("probs", r"\sigma"),)),
+    Entry("log-sum-exp", "The gradient of log-sum-exp, and why softmax subtracts the maximum",
+          "d/dz_k log sum_j e^{z_j} = softmax(z)_k; softmax(z - c) = softmax(z), with c = max_j z_j in practice",
+          (("gradient", "The gradient of log-sum-exp"),
+           ("shift", "Shifting the logits: softmax(z - c) = softmax(z)"))),
+    Entry("softmax-temperature-cross-entropy", "Cross-entropy through softmax with a temperature",
+          "p = softmax(z / T), soft targets q: dL/dz_k = (p_k - q_k) / T",
+          (("temperature", "The gradient through the tempered softmax"),)),
+    Entry("label-smoothing-cross-entropy", "Cross-entropy with label smoothing",
+          "y^LS = (1 - eps) y + eps / n sums to one, so dL/dz_k = p_k - y^LS_k",
+          (("smoothed-labels", "The smoothed labels sum to one"), ("gradient", "The gradient by the logits"))),
 )}
 
 GROUPS = ("softmax family", "other losses", "layers and networks")

@@ -60,6 +60,8 @@ class RowOf(sp.MatrixExpr):
 class ExampleOf(sp.MatrixExpr):
     """The vector of one example of a batch, x⁽ᵗ⁾: entry k is x_{t k}."""
 
+    _diff_wrt = True  # a variable of differentiation (∇_{θ_r} J), like a MatrixSymbol
+
     @property
     def shape(self) -> tuple[sp.Expr, sp.Expr]:
         return self.args[0].shape

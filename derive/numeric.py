@@ -87,6 +87,7 @@ SCALAR_FUNCTIONS: dict[type, Callable[..., object]] = {
 
 
 Value = "float | Dual"
+CLASS_INDEX = -1   # the "class axis" of a label array that holds class indices (y^{(i)} in 1{y^{(i)} = j})
 MAX_ORDER = 2   # second derivatives (a Hessian entry) at most: each order doubles the work
 
 
@@ -119,10 +120,10 @@ class Inputs(dict):  # type: ignore[type-arg]
 
     def __init__(self, seed: str, positive: frozenset[str] = frozenset(),
                  defined: dict[str, tuple[tuple[sp.Symbol, ...], Compiled]] | None = None,
-                 labels: frozenset[str] = frozenset(), assumes: tuple[str, ...] = ()) -> None:
+                 labels: dict[str, int] | None = None, assumes: tuple[str, ...] = ()) -> None:
         super().__init__()
         self.seed, self.positive, self.defined = seed, positive, defined or {}
-        self.labels, self.assumes = labels, assumes
+        self.labels, self.assumes = labels or {}, assumes
         self.point: Point | None = None
 
     def __missing__(self, name: str) -> "_Entries":
@@ -138,15 +139,21 @@ class Inputs(dict):  # type: ignore[type-arg]
         return rng.uniform(0.1, 0.9) if name in self.positive else rng.uniform(-1.5, 1.5)
 
     def label_value(self, name: str, key: tuple[int, ...]) -> float:
-        """An entry of a label array, classes along its last index: one-hot rows or rows that sum to one
-        when the target says so, else any number."""
+        """An entry of a label array, classes along its index ``self.labels[name]``: one-hot or summing to
+        one along it when the target says so, else any number."""
+        axis = self.labels[name]
         classes = self.point.ints[SIZE_OF_CLASSES] if self.point is not None else 1
-        rng = random.Random(f"{self.seed}|{name}|{key[:-1]}")
+        if axis == CLASS_INDEX:
+            return float(random.Random(f"{self.seed}|{name}|{key}").randint(1, classes))
+        if axis >= len(key):
+            raise EvaluationError(f"{name[2:]} is used with fewer indices than its labels have")
+        rest, cls = key[:axis] + key[axis + 1:], key[axis]
+        rng = random.Random(f"{self.seed}|{name}|{rest}")
         if "one-hot" in self.assumes:
-            return 1.0 if key[-1] == rng.randint(1, classes) else 0.0
+            return 1.0 if cls == rng.randint(1, classes) else 0.0
         if "sum-to-one" in self.assumes:
             row = [rng.uniform(0.1, 1.0) for _ in range(classes)]
-            return row[key[-1] - 1] / sum(row) if 1 <= key[-1] <= classes else 0.0
+            return row[cls - 1] / sum(row) if 1 <= cls <= classes else 0.0
         return random.Random(f"{self.seed}|{name}|{key}").uniform(-1.0, 2.0)
 
     def defined_value(self, name: str, key: tuple[int, ...]) -> float:

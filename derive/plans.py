@@ -25,6 +25,7 @@ from .engine.tracer import Tracer, verify_steps
 from .matrices import MatrixDifferential, product
 from .errors import EngineError, UsageError
 from .families import sigmoid
+from .families.softmax.plan import PLANS as SOFTMAX_FAMILY
 from .model import D, TotalDifferential, Model, j, k, yhat, z
 from .notation import Notation, Target
 
@@ -251,6 +252,7 @@ PLANS: dict[tuple[str, str], tuple[Callable[[Tracer, str], None], Callable[[Targ
     ("linear-softmax-cross-entropy", "index"): (plan_linear_index, _linear_model),
     ("linear-softmax-cross-entropy", "differentials"): (plan_linear_differentials, _linear_vector_model),
     **sigmoid.PLANS,
+    **SOFTMAX_FAMILY,
 }
 
 _TRACED: dict[tuple[str, str, Target, bool], Derivation] = {}

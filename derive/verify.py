@@ -99,7 +99,8 @@ class Quantities:
 
     positive: frozenset[str] = frozenset()
     defined: tuple[tuple[str, tuple[sp.Symbol, ...], sp.Expr], ...] = ()
-    labels: frozenset[str] = frozenset()   # own arrays that are labels: drawn as the assumptions say, row by row
+    labels: tuple[tuple[str, int], ...] = ()   # own label arrays and the place of their class index: drawn as
+    # the assumptions say (one-hot along it...)
 
 
 def sample_points(model: "mdl.Model", free: set[sp.Symbol], case: Case | None,
@@ -129,7 +130,7 @@ def sample_points(model: "mdl.Model", free: set[sp.Symbol], case: Case | None,
                             ints = {mdl.n: size, mdl.N: batch if model.batch else size, mdl.M: width or size, **classes, **examples, **inputs}
                             drawn += 1
                             own = Inputs(f"{seed}:{drawn}", quantities.positive, defined,
-                                         labels=quantities.labels, assumes=tuple(assumes))
+                                         labels=dict(quantities.labels), assumes=tuple(assumes))
                             point, labels = _point(model, ints, size, batch, assumes, classes.get(hot_symbol), rng,
                                                    own)
                             own.point = point

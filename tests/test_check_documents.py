@@ -124,3 +124,73 @@ def test_an_unreadable_definition_makes_its_steps_unknown_not_invalid():
     doc = (r"$$S = \int_0^1 e^{z} \, dz$$" "\n" r"$$\frac{\partial S}{\partial z_k} = 0$$" "\n")
     report = derive.check(doc)
     assert report.count("invalid") == 0 and report.count("valid") == 0
+
+
+# -- second derivatives, per-example notation, gradients, labels the sampler must respect ---------------------
+
+HESSIAN = r"""Let $p_k = \frac{e^{z_k}}{\sum_j e^{z_j}}$ and $L = -\sum_k y_k \log p_k$ with one-hot $y$.
+
+$$\frac{\partial^2 L}{\partial z_j \partial z_k} = p_j (\delta_{jk} - p_k)$$
+
+$$\frac{\partial^2 L}{\partial z_j^2} = p_j (1 - p_j)$$
+
+$$\frac{\partial^2 L}{\partial z_j^2} = p_j^2$$
+"""
+
+
+def test_second_derivatives_are_judged_exactly():
+    report = derive.check(HESSIAN)
+    assert [s.verdict for s in report.steps] == ["valid", "valid", "invalid"]
+    assert report.steps[2].counterexample is not None
+
+
+def test_a_second_derivative_of_an_arbitrary_function_needs_the_product_rule():
+    text = (r"$$\frac{d^2}{dt^2} f(t) g(t) = f''(t) g(t) + 2 f'(t) g'(t) + f(t) g''(t)$$" "\n\n"
+            r"$$\frac{d^2}{dt^2} f(t) g(t) = f''(t) g(t) + f(t) g''(t)$$" "\n")
+    assert verdicts(text) == ["valid", "invalid"]
+
+
+PER_EXAMPLE = r"""Example $i$ has input $x^{(i)} \in \mathbb{R}^n$ and class $y^{(i)}$, and class $j$ has weights $\theta_j$:
+
+$$p^{(i)}_j = \frac{e^{\theta_j^T x^{(i)}}}{\sum_{l=1}^{k} e^{\theta_l^T x^{(i)}}}$$
+
+$$J(\theta) = -\frac{1}{m} \sum_{i=1}^{m} \sum_{j=1}^{k} 1\{y^{(i)} = j\} \log p^{(i)}_j$$
+
+$$\frac{\partial J(\theta)}{\partial \theta_{rd}} = -\frac{1}{m} \sum_{i=1}^{m} \left(1\{y^{(i)} = r\} - p^{(i)}_r\right) x^{(i)}_d$$
+
+$$\nabla_{\theta_r} J(\theta) = -\frac{1}{m} \sum_{i=1}^{m} x^{(i)} \left(1\{y^{(i)} = r\} - p^{(i)}_r\right)$$
+
+$$\nabla_{\theta_r} J(\theta) = \frac{1}{m} \sum_{i=1}^{m} x^{(i)} \left(1\{y^{(i)} = r\} - p^{(i)}_r\right)$$
+"""
+
+
+def test_per_example_superscripts_class_index_labels_and_gradients_by_a_row():
+    """x^{(i)}_d is entry d of example i, y^{(i)} a class index (1{y^{(i)} = j}), θ_j^T x^{(i)} a dot product,
+    ∇_{θ_r} the vector of derivatives by θ_{r1}, θ_{r2}, ..."""
+    assert verdicts(PER_EXAMPLE) == ["valid", "valid", "invalid"]
+
+
+def test_label_arrays_of_a_batch_are_one_hot_rows_or_columns():
+    """Σ_k Y_nk = 1 is used: the checker must draw Y as one-hot along the class index, whichever place it has."""
+    rows = (r"$$P_{nk} = \frac{e^{Z_{nk}}}{\sum_{j=1}^{K} e^{Z_{nj}}}$$" "\n\n"
+            r"$$L = -\frac{1}{N} \sum_{n=1}^{N} \sum_{k=1}^{K} Y_{nk} \log P_{nk}$$" "\n\n"
+            r"$$\frac{\partial L}{\partial Z_{nk}} = \frac{1}{N} \left(P_{nk} - Y_{nk}\right)$$" "\n")
+    columns = rows.replace("_{nk}", "_{kn}").replace("_{nj}", "_{jn}")
+    assert verdicts(rows) == ["valid"]
+    assert verdicts(columns) == ["valid"]
+
+
+def test_the_function_of_one_entry_notation_and_the_general_quotient_rule():
+    text = (r"$$S(z_i) = \frac{e^{z_i}}{\sum_{j=1}^{N} e^{z_j}}$$" "\n\n"
+            r"For $f(x) = \frac{g(x)}{h(x)}$ and $g_i = e^{z_i}$," "\n\n"
+            r"$$f'(x) = \frac{g'(x) h(x) - g(x) h'(x)}{h(x)^2}$$" "\n\n"
+            r"$$\frac{\partial S(z_i)}{\partial z_k} = S(z_i) \left(\delta_{ik} - S(z_k)\right)$$" "\n\n"
+            r"$$\frac{\partial S(z_i)}{\partial z_k} = S(z_i) \left(1 - S(z_k)\right)$$" "\n")
+    assert verdicts(text) == ["valid", "valid", "invalid"]
+
+
+def test_an_assumption_stated_once_in_the_prose_holds_in_every_step():
+    text = (r"Two classes $a \neq b$ are mixed: $q_k = \lambda \mathbb{1}[k = a] + (1 - \lambda) \mathbb{1}[k = b]$." "\n\n"
+            r"$$q_a = \lambda$$" "\n")
+    assert verdicts(text) == ["valid"]
+    assert verdicts(text.replace(r"$a \neq b$", "$a$ and $b$")) == ["invalid"]

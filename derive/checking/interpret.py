@@ -17,8 +17,8 @@ from .. import matrices as mtx, model as mdl
 from ..engine.rules import sum_excluding
 from ..model import D
 from ..notation import GREEK, Notation
-from ..numeric import MAX_ORDER, Sigmoid
-from .scope import OWN, Scope, own_function, own_scalar, own_vector
+from ..numeric import CLASS_INDEX, MAX_ORDER, Sigmoid
+from .scope import OWN, Scope, is_own, name_of, own_function, own_scalar, own_vector
 from .syntax import (Accent, Cases, Divide, Frac, Frobenius, Group, Indicator, Node, Num, Product, Rel, Scripted, Sum,
                      Unsupported, Word)
 from .syntax import parse
@@ -85,8 +85,10 @@ class Vocabulary:
     sizes: dict[str, str] = field(default_factory=dict)  # K, N, m as upper limits: "classes" or "batch"
     own_logits: str | None = None   # the logits when they are the document's own quantity (a layer's output)
     own_labels: str | None = None   # the labels when the document defines them (label smoothing)
-    label_inputs: set[str] = field(default_factory=set)  # own undefined arrays drawn as labels (Y_nk, one-hot rows)
+    label_inputs: dict[str, int] = field(default_factory=dict)  # own arrays drawn as labels: the class index's place
     arbitrary: set[str] = field(default_factory=set)     # function letters already read as arbitrary functions
+    arity: dict[str, int] = field(default_factory=dict)  # how many indices each name takes at most (x^{(i)}_d: 2)
+    columns: set[str] = field(default_factory=set)       # names written transposed and never indexed (ψ^T x)
     own_layer: bool = False         # a declared layer whose inputs the document defines (h = tanh(a))
     unreadable: dict[str, int] = field(default_factory=dict)   # names whose definition could not be read: line
     matrix_names: set[str] = field(default_factory=set)  # names declared as vectors/matrices (front matter)
@@ -135,6 +137,7 @@ class Interpreter:
         self.uses_linear = False
         self.bound: dict[str, sp.Expr] = {}      # parameters of the function definition being read
         self.whole_vectors = False               # inside softmax(...), LSE(...): names are whole vectors
+        self.own_vectors = False                 # a step read θ_j or x^{(i)} as a vector of the document's own
         self.conditions: list[tuple[str, sp.Symbol, sp.Expr]] = []   # y_{k=i}, θ_{i≠k}: relations in subscripts
 
     # -- indices ------------------------------------------------------------------------------------------
@@ -173,6 +176,11 @@ class Interpreter:
             return (left,)
         if isinstance(node, Accent) and node.kind in TRANSPARENT_ACCENTS:
             return self.indices(node.body)
+        if isinstance(node, Scripted) and node.primes and node.sub is None and node.sup is None \
+                and isinstance(node.base, Word) and not node.base.command and node.base.name.isalpha():
+            *first, last = node.base.name   # k', n k': a primed letter is an index of its own
+            return tuple(self.index_symbol(ch, node.base.col) for ch in first) + \
+                (sp.Symbol(last + "'" * node.primes, integer=True),)
         raise Unsupported("cannot read this subscript as an index", _col(node))
 
     def index_value(self, node: Node) -> sp.Expr:
@@ -183,10 +191,11 @@ class Interpreter:
 
     # -- names --------------------------------------------------------------------------------------------
 
-    def entry(self, base: Node, sub: Node) -> sp.Expr:
-        """An indexed quantity: z_k, ŷ_j, y_{tk}, a defined f_j."""
+    def entry(self, base: Node, sub: Node | None, leading: tuple[sp.Expr, ...] = ()) -> sp.Expr:
+        """An indexed quantity: z_k, ŷ_j, y_{tk}, a defined f_j; ``leading`` indices come first (the i of
+        x^{(i)}_d, an example)."""
         key = key_of(base)
-        idx = self.indices(sub)
+        idx = leading + (self.indices(sub) if sub is not None else ())
         single = f"{key}_{'_'.join(str(ix) for ix in idx)}"
         if all(ix.is_Integer for ix in idx) and OWN + single in self.v.scope:  # p_1, y_0 defined on their own
             return own_scalar(single)
@@ -231,7 +240,15 @@ class Interpreter:
             raise Unsupported("cannot read this subscripted expression", _col(base))
         if len(idx) > 3:
             raise Unsupported(f"{_display(key)} with {len(idx)} indices is not read", _col(base))
+        if len(idx) == 1 and self.v.arity.get(key, 1) == 2 and not self.whole_vectors:  # θ_j of θ_{jd}: a vector
+            return self.own_row(key, idx[0])
         return own_vector(key)[idx]   # an entry of a quantity the document defined, or of a free input
+
+    def own_row(self, key: str, index: sp.Expr) -> sp.MatrixExpr:
+        """θ_j or x^{(i)} of a name the document also writes with two indices: the column vector of its
+        entries (θ_{jd})_d. Its length is the inputs' size, the same for every such vector."""
+        self.own_vectors = True
+        return mtx.ExampleOf(sp.MatrixSymbol(OWN + key, mdl.M, 1), index)
 
     def name(self, node: Node) -> sp.Expr:
         key = key_of(node)
@@ -284,6 +301,9 @@ class Interpreter:
         if defined is not None and defined.indices or defined is None and self.whole_vectors \
                 and key in self.v.vector_keys:
             return own_vector(key)     # a whole vector, as in softmax(z)
+        if key in self.v.columns and defined is None and not self.whole_vectors:  # ψ of ψ^T x: a vector
+            self.own_vectors = True
+            return sp.MatrixSymbol(OWN + key, mdl.M, 1)
         return own_scalar(key)         # a scalar the document defined, or a free scalar input (T, θ, x, y)
 
     # -- expressions --------------------------------------------------------------------------------------
@@ -305,6 +325,8 @@ class Interpreter:
         if isinstance(node, Group):
             if len(node.items) != 1:
                 raise Unsupported("a list of values is not an expression", node.col)
+            if isinstance(node.items[0], Rel) and node.kind == "[":  # [k = j]: Iverson's bracket, an indicator
+                return self.indicator(node, node.col)
             if isinstance(node.items[0], Rel):
                 raise Unsupported("a relation is not an expression", node.col)
             return self.expr(node.items[0])
@@ -366,6 +388,18 @@ class Interpreter:
             raise Unsupported(f"\\{base.name} without a body", base.col)
         if isinstance(base, Num) and base.value == "1" and node.sub is None and key_of(node.sup) in TRANSPOSE:
             return sp.Transpose(mtx.ONES)  # 1^T: the vector of ones, as a row
+        labelled = example_label(node.sup) if node.sup is not None else None
+        key = key_of(base) if _is_name(base) else None
+        if labelled is not None and key and not self.built_in(key):  # x^{(i)}_d, y^{(i)}, x^{(i)}: example i
+            letter, transposed = labelled
+            example = self.indices(letter)
+            value = self.own_row(key, example[0]) if node.sub is None and self.v.arity.get(key, 1) == 2 \
+                else self.entry(base, node.sub, leading=example)
+            if transposed:
+                if not isinstance(value, sp.MatrixExpr):
+                    raise Unsupported("the transpose of a number", _col(node.sup))
+                return sp.Transpose(value)
+            return value
         value = self.entry(base, node.sub) if node.sub is not None else self.expr(base)
         if node.sup is not None:
             if isinstance(value, sp.MatrixExpr) and key_of(node.sup) in TRANSPOSE:
@@ -376,6 +410,11 @@ class Interpreter:
                 return self.matrix_power(value, node.sup)
             value = value ** self.power(node.sup)
         return value
+
+    def built_in(self, key: str) -> bool:
+        """Whether ``key`` names one of derive's own quantities here (the logits, labels, layer...)."""
+        return key in {self.v.logits, self.v.labels, self.v.weights, self.v.inputs, self.v.bias} \
+            or key in self.v.prob_symbols or key in self.v.loss or key in self.bound
 
     def with_superscript(self, value: sp.Expr, call: Node | None) -> sp.Expr:
         """σ(t)^2: a superscript written on a call applies to the function's value."""
@@ -442,6 +481,16 @@ class Interpreter:
         relation = _RELATIONS.get(rel.op)
         if relation is None:
             raise Unsupported(f"an indicator of {rel.op} is not read", col)
+        if rel.op == "=":  # 1{y^{(i)} = j}: y holds class indices, one per example
+            for entry_node, index_node in ((rel.lhs, rel.rhs), (rel.rhs, rel.lhs)):
+                try:
+                    (index,) = self.indices(index_node)
+                except (Unsupported, ValueError):
+                    continue
+                entry = self.expr(entry_node)
+                if isinstance(entry, sp.Indexed) and is_own(entry) and isinstance(index, sp.Symbol):
+                    self.v.label_inputs[name_of(entry)[len(OWN):]] = CLASS_INDEX
+                    return sp.KroneckerDelta(entry, index)  # (a Piecewise would leave its Sum)
         return sp.Piecewise((1, relation(self.expr(rel.lhs), self.expr(rel.rhs))), (0, True))  # 1[s_j - s_y + Δ > 0]
 
     def cases(self, node: Cases) -> sp.Expr:
@@ -476,6 +525,10 @@ class Interpreter:
                 position += 1
                 continue
             head = item.base if isinstance(item, Scripted) else item
+            if isinstance(item, Scripted) and isinstance(item.base, Word) and item.base.command \
+                    and item.base.name == "nabla" and item.sub is not None and item.sup is None and rest:
+                factors.append(_differentiated(self.product(rest), (self.gradient_variable(item.sub),)))
+                break   # \nabla_{\theta_r} J(\theta): the gradient of what follows, by θ_r
             if self.is_partial_operator(item) and rest:  # D_j S_i, \partial_j (...): by the j-th logit
                 assert isinstance(item, Scripted) and item.sub is not None
                 factors.append(D(self.expr(rest[0]), self.logit(item.sub, _col(item))))
@@ -692,8 +745,10 @@ class Interpreter:
         if key in LOG_SUM_EXP and not primes and outer is None:
             vector, dummy = self.vector_value(inner, group.col), sp.Symbol("d·lse", integer=True)
             return sp.log(sp.Sum(sp.exp(vector(dummy)), (dummy, 1, mdl.n)))
-        if key in FUNCTION_LETTERS and OWN + key not in self.v.scope and outer is None \
-                and (key not in self.v.vector_keys or isinstance(item, Word) or primes):  # g(x) even with g_i elsewhere
+        defined = self.v.scope.quantities.get(OWN + key) if key else None
+        if key in FUNCTION_LETTERS and outer is None and (primes or (defined is None or defined.indices) and (
+                isinstance(item, Word) or defined is None and key not in self.v.vector_keys)):  # g(x), g'(x): a
+            # call, even where g_i names a vector; g (1 - p) with g a number of the document's is a product
             self.v.arbitrary.add(key)
             return own_function(key + "'" * primes)(self.expr(inner))
         return None
@@ -809,6 +864,14 @@ class Interpreter:
         if not isinstance(var, (sp.Indexed, sp.MatrixSymbol, mtx.RowOf)):
             raise Unsupported("derivatives are read by entries of a vector, as in \\partial z_k", frac.col)
         return var
+
+    def gradient_variable(self, sub: Node) -> sp.Expr:
+        """The v of ∇_v: a vector (θ_r, x^{(i)}, ψ) or a matrix derive knows the shape of, or one entry."""
+        var = self.expr(sub)
+        if isinstance(var, sp.MatrixExpr):
+            return var
+        raise Unsupported("∇ is read by a vector derive knows the entries of (θ_r of θ_{rd}, or the logits)",
+                          _col(sub))
 
     def higher_derivative(self, frac: Frac, order: int, num: list[Node],
                           den: list[Node]) -> tuple[tuple[sp.Expr, ...], Node | None]:
@@ -938,6 +1001,22 @@ def _with_power(nodes: list[Node], power: int) -> Node:
     if isinstance(last, Scripted):
         return Scripted(last.base, last.sub, Num(str(power), 0), last.primes)
     return Scripted(last, None, Num(str(power), 0)) if last is not None else Num(str(power), 0)
+
+
+def example_label(sup: Node) -> tuple[Node, bool] | None:
+    """x^{(i)} and x^{(i)\\top}: (the letter i, transposed) when a superscript labels an example; else None."""
+    items = list(sup.items) if isinstance(sup, Group) and sup.kind == "" else [sup]
+    if len(items) == 1 and isinstance(items[0], Product):
+        items = list(items[0].items)
+    if not items or len(items) > 2 or not (isinstance(items[0], Group) and items[0].kind == "("
+                                           and len(items[0].items) == 1):
+        return None
+    letter = items[0].items[0]
+    if not (isinstance(letter, Word) and not letter.command and len(letter.name) == 1 and letter.name.isalpha()):
+        return None
+    if len(items) == 2 and key_of(items[1]) not in TRANSPOSE:
+        return None
+    return letter, len(items) == 2
 
 
 def _differentiated(body: sp.Expr, variables: tuple[sp.Expr, ...]) -> sp.Expr:

@@ -27,7 +27,7 @@ from ..record import Case
 from ..numeric import free_indices
 from ..verify import DEADLINE, Outcome, Quantities, check_equal
 from .scope import OWN, is_own, name_of
-from .document import Chain, Document, load
+from .document import _CASE_WORDS, Chain, Document, load
 from .interpret import Interpreter, notation_key
 from .meaning import Definer, Head, Usage, first_equation, provisional_roles, vocabulary_for
 from .report import Definition, Report, StepVerdict
@@ -145,6 +145,10 @@ class Checker:
         self.definitions: list[Definition] = []
         self.steps: list[StepVerdict] = []
         self.declared_sizes = declared_sizes(notation.shapes, document.path) if notation.shapes else {}
+        prose = document.prose()
+        self.assumed_distinct = tuple(dict.fromkeys(   # "labels $a \neq b$", not "in the case $i \neq j$"
+            (m[1], m[2]) for m in _ASSUMED_DISTINCT.finditer(prose)
+            if not _CASE_WORDS.search(prose[max(0, m.start() - 30):m.start()])))
         if (notation.linear and not self.vocabulary.own_layer) or \
                 (roles.layer and self.vocabulary.weights == roles.layer[0]):
             self.model = dataclasses.replace(self.model, linear=True)
@@ -281,7 +285,7 @@ class Checker:
             with time_limit(STEP_SECONDS):  # the step's whole life: reading, interpreting, sampling, comparing
                 self.judge_step(verdict, left, right, case)
         except (mtx.ShapeMismatch, ShapeError) as error:
-            verdict.invalid_shape(f"shape mismatch: {self.sizes_in(str(error))}")
+            self.shapes_differ(verdict, f"shape mismatch: {self.sizes_in(str(error))}")
         except StepTimeout:
             verdict.unknown(f"checking took longer than {STEP_SECONDS} s")
         except (RecursionError, MemoryError, OverflowError):
@@ -302,13 +306,15 @@ class Checker:
 
     def judge_step(self, verdict: StepVerdict, left, right, case: Case | None) -> None:  # type: ignore[no-untyped-def]
         self.interpreter.conditions.clear()
+        self.interpreter.own_vectors = False
+        self.step_note: str | None = None
         try:
             lhs = self.read(left)
             rhs = self.read(right)
         except Unsupported as error:
             verdict.unknown(error.message, error.column)
             return
-        case = self.with_subscript_conditions(case)
+        case = self.with_document_assumptions(self.with_subscript_conditions(case))
         if case and _about_summation_indices(case, lhs, rhs):
             verdict.case = None   # a case about a summation index (prose about the sum) is not this step's case
         self.sync_batch()
@@ -316,7 +322,7 @@ class Checker:
             try:
                 lhs, rhs = mtx.index_form(lhs), mtx.index_form(rhs)
             except mtx.ShapeMismatch as error:
-                verdict.invalid_shape(f"shape mismatch: {self.sizes_in(str(error))}")
+                self.shapes_differ(verdict, f"shape mismatch: {self.sizes_in(str(error))}")
                 return
         if mtx.is_matrix(lhs) or mtx.is_matrix(rhs):
             compared = self.matrix_sides(verdict, lhs, rhs)
@@ -328,6 +334,8 @@ class Checker:
             verdict.unknown(f"cannot evaluate: {outcome.error}")
         elif outcome.holds:
             verdict.valid(outcome.points)
+            if self.step_note:
+                verdict.message += f"; {self.step_note}"
         else:
             verdict.invalid(outcome.counterexample, self.index_names)
             self.explain = (lhs, rhs, case)
@@ -341,6 +349,8 @@ class Checker:
             var, inner = derivative.variables[0], derivative.expr
             if isinstance(var, mtx.RowOf):  # w_k, row k of W
                 variable = f"{self.vocabulary.weights}_{var.args[1]}"
+            elif isinstance(var, mtx.ExampleOf):  # θ_r, x^{(i)}: a vector of the document's own
+                variable = f"{str(var.args[0].name).removeprefix(OWN)}_{var.args[1]}"
             else:
                 variable = names.get(var.name, var.name)
             what = f"the shape of {variable}" if not isinstance(inner, sp.MatrixExpr) else \
@@ -349,15 +359,27 @@ class Checker:
         try:
             left, right = mtx.shape_of(lhs), mtx.shape_of(rhs)
         except mtx.ShapeMismatch as error:
-            verdict.invalid_shape(f"shape mismatch: {self.sizes_in(str(error))}{want}")
+            self.shapes_differ(verdict, f"shape mismatch: {self.sizes_in(str(error))}{want}")
             return None
+        declared = self.notation.linear or (derivative is not None and isinstance(derivative.variables[0], mtx.RowOf))
+        if left != right and left == right[::-1] and sp.Integer(1) in left and not declared:  # a row against a
+            rhs, right = sp.Transpose(rhs), left   # column where no convention is declared: compared entry by entry
+            self.step_note = "one side is a row vector, the other a column: compared entry by entry"
         if left != right:
-            verdict.invalid_shape(f"shape mismatch: the left side is {self.shape_text(left)}, the right side "
+            self.shapes_differ(verdict, f"shape mismatch: the left side is {self.shape_text(left)}, the right side "
                                   f"{self.shape_text(right)}{want}")
             return None
         row = _entry_index(left[0])
         col = (mdl.j if row == mdl.k else mdl.k) if left[1] == mdl.n else _entry_index(left[1])
         return mtx.index_form(lhs, row, col), mtx.index_form(rhs, row, col)
+
+    def shapes_differ(self, verdict: StepVerdict, message: str) -> None:
+        """Invalid, with the shapes; unknown when a vector of the document's own was read from θ_j or x^{(i)}
+        (its shape is derive's reading, not something the document stated)."""
+        if self.interpreter.own_vectors:
+            verdict.unknown(f"cannot combine these quantities as read ({message})")
+        else:
+            verdict.invalid_shape(message)
 
     def shape_text(self, shape: tuple[sp.Expr, sp.Expr]) -> str:
         return self.sizes_in(f"{shape[0]}×{shape[1]}")
@@ -381,6 +403,16 @@ class Checker:
             self.model = dataclasses.replace(self.model, batch=True, example_indices=examples)
         if self.interpreter.uses_linear and not self.model.linear:
             self.model = dataclasses.replace(self.model, linear=True)
+
+    def with_document_assumptions(self, case: Case | None) -> Case | None:
+        """"with class labels $a \\neq b$": an inequality of two letters stated once in the prose holds in
+        every step that has both (the case filter drops it from the others)."""
+        if not self.assumed_distinct:
+            return case
+        equal = case.equal if case else ()
+        distinct = tuple(pair for pair in self.assumed_distinct
+                         if pair not in equal and pair[::-1] not in equal)
+        return Case(equal, (case.distinct if case else ()) + distinct)
 
     def with_subscript_conditions(self, case: Case | None) -> Case | None:
         """y_{k=i} and θ_{i≠k} state a case inside a subscript: add it to the step's case."""
@@ -410,8 +442,8 @@ class Checker:
         defined = tuple((name, scope.quantities[name].indices, self.to_base(scope.quantities[name].body))
                         for name in sorted(kept) if name in scope.quantities)
         everything = list(sides) + [body for _, _, body in defined]
-        labels = frozenset(OWN + key for key in self.vocabulary.label_inputs)
-        return Quantities(frozenset(positive_names(everything)) - labels, defined, labels)
+        labels = tuple((OWN + key, axis) for key, axis in sorted(self.vocabulary.label_inputs.items()))
+        return Quantities(frozenset(positive_names(everything)) - {name for name, _ in labels}, defined, labels)
 
     def equal(self, lhs: sp.Expr, rhs: sp.Expr, case: Case | None, assumes: tuple[str, ...],
               model: Model | None = None) -> Outcome:
@@ -460,6 +492,8 @@ class Checker:
 
 
 
+
+_ASSUMED_DISTINCT = re.compile(r"\$\s*([A-Za-z])\s*\\neq?\s*([A-Za-z])\s*\$")
 
 _ELIDED = {"\\dots", "\\cdots", "\\ldots", "...", "\\vdots"}
 

@@ -16,7 +16,7 @@ import sympy as sp
 from .. import model as mdl
 from ..notation import Notation
 from .document import Chain, Document
-from .interpret import FunctionDefinition, Interpreter, Vocabulary, key_of, notation_key
+from .interpret import FunctionDefinition, Interpreter, Vocabulary, example_label, key_of, notation_key
 from .roles import Roles, infer, target_in_prose
 from .scope import OWN, Quantity, own_scalar, own_vector
 from .syntax import Accent, Frac, Group, Node, Num, Product, Rel, Scripted, Unsupported, Word, parse, walk
@@ -48,6 +48,12 @@ class Usage:
     sizes: dict[str, str] = field(default_factory=dict)   # upper limits of sums: "classes" or "batch"
     size_votes: dict[str, list[int]] = field(default_factory=dict)
     matrix_mode: bool = False   # the document writes transposes, A : B, diag(...), differentials
+    arity: dict[str, int] = field(default_factory=dict)   # the most indices each name is written with
+    labelled: set[str] = field(default_factory=set)       # names written with an example label, x^{(i)}
+    labelled_entries: set[str] = field(default_factory=set)   # ... and an index of their own, x^{(i)}_d
+    transposed: set[str] = field(default_factory=set)     # names written with a transpose, ψ^T
+    compared: set[str] = field(default_factory=set)       # names a side of an equation inside an expression
+    # (1{y^{(i)} = j}: y holds class indices)
 
     @classmethod
     def of(cls, document: Document) -> "Usage":
@@ -67,6 +73,20 @@ class Usage:
                 key = key + "'" * item.primes if key else key
                 if key and _namelike(item.base):
                     self.vector_keys.add(key)
+            if isinstance(item, Scripted) and _namelike(item.base) and (key := key_of(item.base)):
+                labelled = item.sup is not None and example_label(item.sup) is not None
+                if labelled:
+                    self.labelled.add(key)
+                    if item.sub is not None:
+                        self.labelled_entries.add(key)
+                if item.sup is not None and key_of(item.sup) in ("T", "top", "intercal") and item.sub is None:
+                    self.transposed.add(key)
+                count = _index_count(item.sub) + labelled
+                self.arity[key] = max(self.arity.get(key, 0), count)
+            if isinstance(item, Rel) and item.op == "=":
+                for side in (item.lhs, item.rhs):
+                    if isinstance(side, Scripted) and _namelike(side.base) and (key := key_of(side.base)):
+                        self.compared.add(key)
             if isinstance(item, Frac):
                 self.derivative(item)
             if isinstance(item, Product):
@@ -103,6 +123,19 @@ class Usage:
                 self.derivative_pairs.append((key_of(top.base) or "", variable or ""))
             elif _namelike(top) and key_of(top):
                 self.loss_candidates.append(key_of(top) or "")
+
+
+def _index_count(sub: Node | None) -> int:
+    """How many indices a subscript holds, as written: ``jd`` and ``{j,d}`` two, ``k`` one."""
+    if sub is None:
+        return 0
+    if isinstance(sub, Group) and sub.kind in ("", ","):
+        return sum(_index_count(item) for item in sub.items)
+    if isinstance(sub, Product):
+        return len(sub.items)
+    if isinstance(sub, Word) and not sub.command and sub.name.isalpha():
+        return len(sub.name)
+    return 1
 
 
 def _sum_variable(sub: Node | None) -> Node | None:
@@ -160,6 +193,13 @@ def head_of(node: Node) -> Head | None:
             key = key_of(name)
             return Head(key, parameters=group.items, outer=outer) if key else None
         return None
+    if isinstance(node, Scripted) and node.sup is not None and not node.primes and _namelike(node.base):
+        labelled = example_label(node.sup)   # p^{(i)}_j = ...: entries by example i (and class j)
+        key = key_of(node.base)
+        if labelled is None or labelled[1] or not key:
+            return None
+        subscript = () if node.sub is None else (node.sub,)
+        return Head(key, indices=Group("", (labelled[0], *subscript), _col_of(node)))
     if isinstance(node, Scripted):
         if node.sup is not None or node.primes or node.sub is None or not _namelike(node.base):
             return None
@@ -255,6 +295,12 @@ class Definer:
         self.v.scope.define(Quantity(OWN + head.key, indices, body, line))
 
 
+def _col_of(node: Node) -> int:
+    while not hasattr(node, "col") and hasattr(node, "base"):
+        node = node.base  # type: ignore[attr-defined]
+    return getattr(node, "col", 0)
+
+
 def _numeric(indices: Node | None) -> bool:
     """Whether a subscript is made of numbers only (y_0, p_{12})."""
     if isinstance(indices, Num):
@@ -324,6 +370,8 @@ def vocabulary_for(notation: Notation, explicit: set[str], roles: Roles, usage: 
     vocabulary = Vocabulary.from_notation(notation)
     vocabulary.vector_keys = set(usage.vector_keys)
     vocabulary.sizes = dict(usage.sizes)
+    vocabulary.arity = {key: count for key, count in usage.arity.items() if count <= 2}
+    vocabulary.columns = {key for key in usage.transposed if not usage.arity.get(key) and key not in usage.labelled}
     if "linear" in explicit and {vocabulary.weights, vocabulary.inputs, vocabulary.bias} & roles.defined:
         explicit = explicit - {"linear"}   # f = Uh + b with h = tanh(a) defined: the document's own layer
         vocabulary.own_layer = True
@@ -369,15 +417,22 @@ def vocabulary_for(notation: Notation, explicit: set[str], roles: Roles, usage: 
         vocabulary.prob_symbols = set()
     if vocabulary.labels in roles.defined:  # smoothed labels q_k = (1 - ε) 1{k = c} + ε/K: the document's own
         vocabulary.own_labels, vocabulary.labels = vocabulary.labels, NOBODY
-    vocabulary.label_inputs = set(roles.label_inputs) - {vocabulary.labels}
+    vocabulary.label_inputs = {key: axis for key, axis in roles.label_inputs.items() if key != vocabulary.labels}
+    for role in ("logits", "labels"):  # a default name written per example with an index of its own (x^{(i)}_d)
+        name = getattr(vocabulary, role)  # or compared with one (1{y^{(i)} = j}) is the document's own quantity
+        if role not in explicit and role not in roles.found and name in usage.labelled \
+                and (name in usage.labelled_entries or name in usage.compared):
+            setattr(vocabulary, role, NOBODY)
     taken = {vocabulary.logits, vocabulary.labels, *vocabulary.prob_symbols, *vocabulary.loss}
-    if usage.matrix_mode:  # pᵀ, A : B, diag(p), dW: whole vectors and matrices are written as such
-        vocabulary.matrix_names |= set(vocabulary.vectors())
+    if usage.matrix_mode:  # pᵀ, A : B, diag(p), dW: whole vectors and matrices are written as such (a
+        # default name the document never indexes, the z of g(z), stays a scalar of its own)
+        vocabulary.matrix_names |= {name for name in vocabulary.vectors()
+                                    if explicit or name in usage.vector_keys or name in found.values()}
     if "linear" not in explicit and not roles.layer:
         for role in ("weights", "inputs", "bias"):
             name = getattr(vocabulary, role)
             if name in taken or name in document_defines or (role == "weights" and name.upper() in taken) \
-                    or vocabulary.own_logits:   # a layer of the document's own: its W, x, b are its own too
+                    or vocabulary.own_logits or name in usage.labelled_entries:   # a layer of the document's own: its W, x, b are its own too
                 setattr(vocabulary, role, NOBODY)
     table = {"logits": vocabulary.logits, "probs": next(iter(sorted(vocabulary.prob_symbols)), NOBODY),
              "labels": vocabulary.labels, "loss": next((k for k in sorted(vocabulary.loss) if k != "CE"), "CE"),

@@ -32,7 +32,8 @@ class Roles:
     defined: set[str] = field(default_factory=set)   # every key the document defines
     layer: tuple[str, ...] | None = None              # the logits as Σ_r W_jr x_r + b_j: W, x, b, input size
     scope: Scope | None = None                          # the definitions as first read, with no role assigned
-    label_inputs: set[str] = field(default_factory=set)  # undefined arrays that multiply log p in a loss (Y_nk)
+    label_inputs: dict[str, int] = field(default_factory=dict)  # undefined arrays multiplying log p in a loss
+    # (Y_nk), with the position of their class index
 
     def layer_of(self, logits: str) -> tuple[str, ...] | None:
         """(W, x, b) when the document defines ``logits`` as a linear layer Σ_r W_jr x_r + b_j."""
@@ -133,10 +134,11 @@ def match_cross_entropy(body: sp.Expr, probs: str | None) -> tuple[str, str | No
     return None
 
 
-def softmax_like(body: sp.Expr, indices: tuple[sp.Symbol, ...]) -> bool:
-    """``e^{Z_{nk}} / Σ_j e^{Z_{nj}}`` over any number of indices: a row of probabilities along the last one."""
+def class_axis(body: sp.Expr, indices: tuple[sp.Symbol, ...]) -> int | None:
+    """Where a quantity's entries are softmax probabilities, ``e^{Z_{nk}} / Σ_j e^{Z_{nj}}`` (rows) or
+    ``e^{Z_{ki}} / Σ_j e^{Z_{ji}}`` (columns): the position of the class index, else None."""
     if not indices:
-        return False
+        return None
     numerator, sums = None, []
     for factor in _factors(body):
         if isinstance(factor, sp.exp) and isinstance(factor.args[0], sp.Indexed) \
@@ -145,28 +147,40 @@ def softmax_like(body: sp.Expr, indices: tuple[sp.Symbol, ...]) -> bool:
         elif isinstance(factor, sp.Pow) and factor.exp == -1 and isinstance(factor.base, sp.Sum):
             sums.append(factor.base)
         else:
-            return False
+            return None
     if numerator is None or len(sums) != 1 or len(sums[0].limits) != 1:
-        return False
+        return None
     var = sums[0].limits[0][0]
     inner = sums[0].function
-    return isinstance(inner, sp.exp) and isinstance(inner.args[0], sp.Indexed) and inner.args[0].base == numerator \
-        and inner.args[0].indices == indices[:-1] + (var,)
+    if not (isinstance(inner, sp.exp) and isinstance(inner.args[0], sp.Indexed) and inner.args[0].base == numerator):
+        return None
+    summed = inner.args[0].indices
+    differing = [position for position, (a, b) in enumerate(zip(summed, indices)) if a != b]
+    if len(summed) != len(indices) or len(differing) != 1 or summed[differing[0]] != var:
+        return None
+    return differing[0]
 
 
-def label_inputs(scope: Scope) -> set[str]:
-    """Keys of the undefined arrays that multiply the log of a probability in some definition (the labels Y
-    of L = -1/N Σ_n Σ_k Y_nk log P_nk): the sampler draws them as the target says (one-hot rows...)."""
-    probabilities = {name for name, q in scope.quantities.items() if softmax_like(q.body, q.indices)}
-    found: set[str] = set()
+def label_inputs(scope: Scope) -> dict[str, int]:
+    """The undefined arrays that multiply the log of a probability in some definition (the labels Y of
+    L = -1/N Σ_n Σ_k Y_nk log P_nk), each with the position of its class index: the sampler draws them as the
+    target says (one-hot along that index...)."""
+    axes = {name: axis for name, q in scope.quantities.items()
+            if (axis := class_axis(q.body, q.indices)) is not None}
+    found: dict[str, int] = {}
     for quantity in scope.quantities.values():
         for term in quantity.body.atoms(sp.Mul):
-            logs = [f for f in term.args if isinstance(f, sp.log) and isinstance(f.args[0], sp.Indexed)
-                    and name_of(f.args[0]) in probabilities]
-            entries = [f for f in term.args if isinstance(f, sp.Indexed) and _key(f) and name_of(f) not in scope.quantities]
-            if len(logs) == 1 and len(entries) == 1 and entries[0].indices[-1:] == logs[0].args[0].indices[-1:]:
-                found.add(_key(entries[0]) or "")
-    return found - {""}
+            logs = [f.args[0] for f in term.args if isinstance(f, sp.log) and isinstance(f.args[0], sp.Indexed)
+                    and name_of(f.args[0]) in axes]
+            entries = [f for f in term.args if isinstance(f, sp.Indexed) and _key(f)   # free where the loss is
+                       and (name_of(f) not in scope.quantities or scope.quantities[name_of(f)].line > quantity.line)]
+            if len(logs) != 1 or len(entries) != 1 or len(entries[0].indices) != len(logs[0].indices):
+                continue
+            class_index = logs[0].indices[axes[name_of(logs[0])]]
+            if class_index in entries[0].indices:
+                found[_key(entries[0]) or ""] = list(entries[0].indices).index(class_index)
+    found.pop("", None)
+    return found
 
 
 _ONE_HOT = re.compile(r"(?<!not a )(?<!not )(?<!non-)one[- ]?hot", re.I)
@@ -239,5 +253,5 @@ def infer(scope: Scope, derivative_pairs: list[tuple[str, str]], loss_candidates
     if "loss" not in roles.found and loss_candidates:
         roles.found["loss"] = loss_candidates[0]
         roles.loss_guessed = True
-    roles.label_inputs = label_inputs(scope) - set(roles.found.values())
+    roles.label_inputs = {key: axis for key, axis in label_inputs(scope).items() if key not in roles.found.values()}
     return roles

@@ -41,6 +41,10 @@ _BRIEF: dict[str, Attach] = _NOTES | {
     "algebra/log-of-quotient": "own", "definition/softmax": "next", "definition/loss": "next",
     "case-split/split": "own",
 }
+for _level in (_NOTES, _BRIEF):  # the softmax family: variants of a definition fold as the definition they vary;
+    _level["definition/softmax-temperature"] = _level.get("definition/softmax", _level.get("definition", "own"))
+    _level["definition/loss-smoothed"] = _level.get("definition/loss", _level.get("definition", "own"))
+    _level["constant-factor/inner"] = "prev"  # 1/T out of ∂(z_i/T)/∂z_k goes with the exponential rule before it
 # the sigmoid family: σ and the loss written out stay visible; the scalar elementary rules go with the rule before
 _NOTES.update({"definition/sigmoid": "show", "definition/binary-cross-entropy": "show", "constant-rule": "prev",
                "identity-rule": "prev", "constant-factor/scalar": "prev"})

@@ -35,6 +35,7 @@ RULE_NAMES = {
     "substitute": "substitute", "independent": "independent", "matrix-form": "matrix form",
     "differential": "differential", "frobenius": "Frobenius product", "read-off": "read off the gradient",
     "constant-rule": "constant rule", "identity-rule": "identity rule",
+    "exp-of-sum": "exponential of a sum", "sum-linearity": "linearity of the sum",
 }
 
 

@@ -16,6 +16,7 @@ from sympy.printing.str import StrPrinter
 from .. import model as mdl
 from ..matrices import PARAMETERS, ElementwiseLog, ExampleOf, Frobenius, MatrixDifferential
 from ..engine.rules import excluded_index
+from ..families.softmax import model as family
 from ..notation import Notation
 
 SPARE_INDEX_NAMES = ("l", "q", "r", "u", "v")
@@ -36,13 +37,15 @@ class NotationMixin:
         self.index_names[mdl.c] = self.label_name
         weights, inputs, bias = notation.linear_names[1:]
         self.quantity_names = {"yhat": notation.probs_symbol, "y": notation.labels, "z": notation.logits,
-                               "ell": notation.loss, "W": weights, "x": inputs, "b": bias}
+                               "ell": notation.loss, "W": weights, "x": inputs, "b": bias,
+                               "ysmooth": f"{{{notation.labels}}}^{{\\mathrm{{LS}}}}"}
         if self.label_name in used:
             spare = next(x for x in SPARE_INDEX_NAMES if x not in used)
             self.index_names[sp.Symbol(self.label_name, integer=True)] = spare
 
     def symbol_name(self, symbol: sp.Symbol) -> str:
-        fixed = {mdl.n: self.notation.classes, mdl.N: self.notation.batch, mdl.L: self.notation.loss}
+        fixed = {mdl.n: self.notation.classes, mdl.N: self.notation.batch, mdl.L: self.notation.loss,
+                 family.T: self.notation.temperature, family.varepsilon: self.notation.smoothing, family.shift: "c"}
         return fixed.get(symbol) or self.index_names.get(symbol, symbol.name)
 
     def index_text(self, indices: tuple[sp.Expr, ...]) -> str:
@@ -295,6 +298,16 @@ class MathLatexPrinter(NotationMixin, LatexPrinter):
         else:
             text = rf"\delta_{{{self.index_text((a, b))}}}"
         return f"{text}^{{{exp}}}" if exp else text
+
+    def _print_ExpBase(self, expr: sp.Expr, exp: str | None = None) -> str:
+        """e^{u}; an exponent divided by a scalar (a temperature) as e^{z_{k}/T}, not a fraction in a superscript."""
+        numer, denom = sp.fraction(expr.args[0])
+        if isinstance(denom, sp.Symbol) and not denom.is_integer:
+            top = self._print(numer)
+            inner = f"{self.paren(top)}/{self._print(denom)}" if isinstance(numer, sp.Add) else f"{top}/{self._print(denom)}"
+        else:
+            inner = self._print(expr.args[0])
+        return self._do_exponent(f"e^{{{inner}}}", exp)
 
     def _print_Derivative(self, expr: sp.Derivative) -> str:
         """∂a/∂b as a fraction; inside a fraction as \\dfrac (a fraction in a fraction would be too small)."""
