@@ -194,3 +194,16 @@ def test_an_assumption_stated_once_in_the_prose_holds_in_every_step():
             r"$$q_a = \lambda$$" "\n")
     assert verdicts(text) == ["valid"]
     assert verdicts(text.replace(r"$a \neq b$", "$a$ and $b$")) == ["invalid"]
+
+
+def test_iverson_brackets_and_primed_indices():
+    text = (r"$$p_{nk} = \frac{\exp(u_{nk})}{\sum_{k'} \exp(u_{nk'})}$$" "\n\n"
+            r"$$\frac{\partial \log p_{nk}}{\partial u_{nj}} = [k = j] - p_{nj}$$" "\n\n"
+            r"$$\frac{\partial \log p_{nk}}{\partial u_{nj}} = [k \neq j] - p_{nj}$$" "\n")
+    assert verdicts(text) == ["valid", "invalid"]
+
+
+def test_a_row_where_a_column_is_assumed_is_compared_entry_by_entry_unless_a_layer_is_declared():
+    row = one(r"\frac{\partial L}{\partial z} = (p - y)^T", probs="p")
+    assert row.verdict == "valid" and "row vector" in row.message
+    assert one(r"\frac{\partial L}{\partial z} = (y - p)^T", probs="p").verdict == "invalid"
