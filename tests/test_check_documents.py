@@ -207,3 +207,10 @@ def test_a_row_where_a_column_is_assumed_is_compared_entry_by_entry_unless_a_lay
     row = one(r"\frac{\partial L}{\partial z} = (p - y)^T", probs="p")
     assert row.verdict == "valid" and "row vector" in row.message
     assert one(r"\frac{\partial L}{\partial z} = (y - p)^T", probs="p").verdict == "invalid"
+
+
+def test_the_row_form_layer_of_a_generated_document_has_no_bias():
+    """f_j = w_j x has no b: the checker reads the derivation derive writes for it, all valid."""
+    text = derive.derivation("linear-softmax-cross-entropy", linear="f_j = w_j x").markdown()
+    report = derive.check(text)
+    assert report.summary["invalid"] == 0 and report.summary["unknown"] == 0

@@ -139,7 +139,7 @@ class Checker:
         self.source = "front matter" if explicit else "document" if roles else "default"
         self.interpreter = Interpreter(self.vocabulary)
         self.definer = Definer(self.interpreter)
-        self.model = Model(target=target, probs_defined=True)
+        self.model = Model(target=target, probs_defined=True, bias=notation.linear_bias)  # f_j = w_j x: no b
         kind = target.assumption
         self.assumes: tuple[str, ...] = (kind,) if kind else ()
         self.definitions: list[Definition] = []
