@@ -83,6 +83,15 @@ class FamilyModel(Model):
             keys += ("labels", "target", "loss")
         return keys + ("temperature",) * self.temperature + ("smoothing",) * self.smoothing
 
+    @property
+    def certificate_symbols(self) -> dict[str, object]:  # type: ignore[override]
+        """The scalar inputs its certificate's steps hold besides the arrays (any real value keeps every step
+        true; T is positive), and no labels or loss where none take part."""
+        scalars = [T.name] * self.temperature + [varepsilon.name] * self.smoothing
+        if not self.uses_labels:
+            return {"labels": None, "loss": None, "scalars": [shift.name]}
+        return {"scalars": scalars} if scalars else {}
+
     def prose_names(self) -> dict[str, sp.Expr]:
         """What the introduction and the prose mention: T, ε, c, y^LS and the definitions written out."""
         return {"temperature": T, "smoothing": varepsilon, "shift": shift, "smoothed_j": ysmooth[mdl.j],
