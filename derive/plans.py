@@ -24,7 +24,7 @@ from .engine.detail import DETAILS, at_level
 from .engine.tracer import Tracer, verify_steps
 from .matrices import MatrixDifferential, product
 from .errors import EngineError, UsageError
-from .families import sigmoid
+from .families import hessian, sigmoid
 from .families.softmax.plan import PLANS as SOFTMAX_FAMILY
 from .model import D, TotalDifferential, Model, j, k, yhat, z
 from .notation import Notation, Target
@@ -252,6 +252,7 @@ PLANS: dict[tuple[str, str], tuple[Callable[[Tracer, str], None], Callable[[Targ
     ("linear-softmax-cross-entropy", "index"): (plan_linear_index, _linear_model),
     ("linear-softmax-cross-entropy", "differentials"): (plan_linear_differentials, _linear_vector_model),
     **sigmoid.PLANS,
+    **hessian.PLANS,
     **SOFTMAX_FAMILY,
 }
 

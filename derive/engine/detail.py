@@ -51,6 +51,9 @@ _NOTES.update({"definition/sigmoid": "show", "definition/binary-cross-entropy": 
 _BRIEF.update({"definition/sigmoid": "next", "definition/binary-cross-entropy": "next", "constant-rule": "prev",
                "identity-rule": "prev", "constant-factor/scalar": "prev", "algebra/split-fraction": "next",
                "algebra/complement": "next", "fold-definition/sigmoid": "own"})
+# the Hessian: the gradient written in stays visible; the variance identity, the argument itself, stays a line
+_NOTES.update({"substitute/gradient": "show"})
+_BRIEF.update({"substitute/gradient": "next", "algebra/variance": "own"})
 LEVELS: dict[str, dict[str, Attach]] = {"full": {}, "notes": _NOTES, "brief": _BRIEF}
 
 

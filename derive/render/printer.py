@@ -205,6 +205,12 @@ def split_product(expr: sp.Mul) -> tuple[bool, list[sp.Expr], list[sp.Expr]]:
     return negative, sorted(numer, key=key), sorted(denom, key=key)
 
 
+def _second_order(expr: sp.Derivative) -> bool:
+    """A plain quantity F differentiated by two entries (SymPy keeps ∂/∂a (∂F/∂b) as Derivative(F, b, a))."""
+    return len(expr.variables) == 2 and isinstance(expr.expr, (sp.Symbol, sp.Indexed)) and \
+        all(isinstance(v, sp.Indexed) for v in expr.variables)
+
+
 def _of_one_entry(expr: sp.Basic) -> bool:
     """A function of one symbol or entry, log ŷ_j or σ(z): its derivative is written as one fraction, ∂σ(z)/∂z."""
     return isinstance(expr, sp.Function) and len(expr.args) == 1 and isinstance(expr.args[0], (sp.Symbol, sp.Indexed))
@@ -313,6 +319,9 @@ class MathLatexPrinter(NotationMixin, LatexPrinter):
         """∂a/∂b as a fraction; inside a fraction as \\dfrac (a fraction in a fraction would be too small)."""
         inner, var = expr.expr, expr.variables[0]
         frac = r"\dfrac" if self._frac_depth > 0 else r"\frac"
+        if _second_order(expr):  # ∂/∂z_j (∂L/∂z_k), SymPy's Derivative(L, z_k, z_j), is written ∂²L/∂z_j∂z_k
+            variables = " ".join(rf"\partial {self._print(v)}" for v in reversed(expr.variables))
+            return rf"{frac}{{\partial^{{2}} {self._print(inner)}}}{{{variables}}}"
         if isinstance(inner, (sp.Symbol, sp.Indexed, sp.exp, sp.MatrixSymbol, sp.Number)) or _of_one_entry(inner):
             return rf"{frac}{{\partial {self._print(inner)}}}{{\partial {self._print(var)}}}"
         body = self._print(inner)
@@ -475,6 +484,8 @@ class MathTextPrinter(NotationMixin, StrPrinter):
 
     def _print_Derivative(self, expr: sp.Derivative) -> str:
         inner, var = expr.expr, expr.variables[0]
+        if _second_order(expr):
+            return f"∂²{self._print(inner)}/" + "".join(f"∂{self._print(v)}" for v in reversed(expr.variables))
         if isinstance(inner, (sp.Symbol, sp.Indexed, sp.MatrixSymbol, sp.Number)) or (
                 _of_one_entry(inner) and not isinstance(inner, sp.log)):  # log(ŷ_j) reads better as ∂/∂ŷ_k (log(ŷ_j))
             return f"∂{self._print(inner)}/∂{self._print(var)}"
@@ -487,7 +498,7 @@ class MathTextPrinter(NotationMixin, StrPrinter):
             excluded, body = found
             head = f"Σ_{{{self._print(var)}≠{self._print(excluded)}}}"
         else:
-            head = f"Σ_{self._print(var)}"
+            head = " ".join(f"Σ_{self._print(limit[0])}" for limit in expr.limits)  # Σ_j Σ_k of a double sum
         text = self._print(body)
         return f"{head} ({text})" if isinstance(body, sp.Add) else f"{head} {text}"
 

@@ -141,7 +141,7 @@ class SigmoidModel(Model):
         if isinstance(expr, Logistic):
             return sigmoid_definition(self._expand_node(expr.args[0]))
         if isinstance(expr, sp.Derivative):
-            return sp.Derivative(self._expand_node(expr.expr), self._expand_node(expr.variables[0]),
+            return sp.Derivative(self._expand_node(expr.expr), *(self._expand_node(v) for v in expr.variables),
                                  evaluate=False)
         if not expr.args or isinstance(expr, (sp.Indexed, sp.Symbol)):
             return expr
