@@ -23,6 +23,8 @@ CASES = {
         [sys.executable, "-m", "derive", "show", "linear-softmax-cross-entropy", "--method", "differentials"], 2.5),
     "derive show sigmoid-binary-cross-entropy": (
         [sys.executable, "-m", "derive", "show", "sigmoid-binary-cross-entropy"], 2.0),
+    "derive show softmax-cross-entropy-hessian": (
+        [sys.executable, "-m", "derive", "show", "softmax-cross-entropy-hessian"], 2.0),
     "derive show log-sum-exp": ([sys.executable, "-m", "derive", "show", "log-sum-exp"], 2.0),
     "derive show softmax-temperature-cross-entropy": (
         [sys.executable, "-m", "derive", "show", "softmax-temperature-cross-entropy"], 2.0),
