@@ -268,3 +268,11 @@ def test_embed_directives_with_the_new_name(tmp_path):
     assert r"\sigma(z) \left(1 - \sigma(z)\right)" in filled and r"\frac{p_{s} - y_{s}}{N}" in filled
     assert run_cli("embed", str(notes), "--check").returncode == 0
     assert run_cli("show", NAME, "--part", "batch", "--format", "markdown").returncode == 0
+
+
+@pytest.mark.parametrize("part", ["sigmoid", "loss", "batch"])
+def test_a_part_has_a_certificate_of_its_own(part):
+    """An excerpt's certificate states the excerpt's own result (the whole's may lie in another part)."""
+    cert = json.loads(run_cli("show", NAME, "--part", part, "--format", "json").stdout)
+    assert {s["part"] for s in cert["steps"]} == {part}
+    assert cert["result"]["sympy"] == cert["steps"][-1]["after"]["sympy"]

@@ -26,12 +26,25 @@ def _expr(view, model: mdl.Model, expr: sp.Expr, step=None) -> dict[str, str]:  
     return data
 
 
+def _result(derivation: Derivation) -> tuple[Any, sp.Expr, sp.Expr]:
+    """(step, result, its left side): the derivation's result, or, for an excerpt without the step that states it
+    (``--part sigmoid``, ``--part jacobian``), the excerpt's own last line and the left side of its chain."""
+    final = next((s for s in reversed(derivation.steps) if s.after is derivation.result), None)
+    if final is not None:
+        return final, derivation.result, derivation.result_lhs
+    final = derivation.steps[-1]
+    chain = [s for s in derivation.steps if s.part == final.part]
+    goal = next(p.goal for p in derivation.parts if p.key == final.part)
+    lhs = next((s.facts["lhs"] for s in reversed(chain) if "lhs" in s.facts), goal)
+    return final, final.after, lhs
+
+
 def certificate(derivation: Derivation, notation: Notation, view) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     from . import justification
 
     model = derivation.model
     models = {part.key: part.model or model for part in derivation.parts}  # a batch part has its own
-    final = next(s for s in reversed(derivation.steps) if s.after is derivation.result)
+    final, result, result_lhs = _result(derivation)
     indices = sorted({s.name for step in derivation.steps
                       for e in (step.before, step.after, step.facts.get("row", 0), step.facts.get("col", 0))
                       for s in sp.sympify(e).atoms(sp.Symbol) if s in mdl.INDEX_SYMBOLS and s not in (mdl.c, mdl.h)})
@@ -48,8 +61,7 @@ def certificate(derivation: Derivation, notation: Notation, view) -> dict[str, A
         if derivation.method == "differentials" else None,
         "definitions": {name: {"indices": [s.name for s in idx], "sympy": sp.srepr(expr)}
                         for name, (idx, expr) in model.definitions().items()},
-        "result": _expr(view, model, derivation.result, final) | {
-            "lhs": {"latex": view.latex(derivation.result_lhs)}},
+        "result": _expr(view, models[final.part], result, final) | {"lhs": {"latex": view.latex(result_lhs)}},
         "steps": [{
             "rule": step.rule,
             "rules": list(step.rules),
