@@ -59,7 +59,7 @@ CATALOGUE: dict[str, Entry] = {e.name: e for e in (
     Entry("log-sum-exp", "The gradient of log-sum-exp, and why softmax subtracts the maximum",
           "d/dz_k log sum_j e^{z_j} = softmax(z)_k; softmax(z - c) = softmax(z), with c = max_j z_j in practice",
           (("gradient", "The gradient of log-sum-exp"),
-           ("shift", "Shifting the logits: softmax(z - c) = softmax(z)"))),
+           ("shift", "Shifting every logit by one constant"))),
     Entry("softmax-temperature-cross-entropy", "Cross-entropy through softmax with a temperature",
           "p = softmax(z / T), soft targets q: dL/dz_k = (p_k - q_k) / T",
           (("temperature", "The gradient through the tempered softmax"),)),
