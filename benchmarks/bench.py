@@ -30,6 +30,7 @@ CASES = {
         [sys.executable, "-m", "derive", "show", "softmax-temperature-cross-entropy"], 2.0),
     "derive show label-smoothing-cross-entropy": (
         [sys.executable, "-m", "derive", "show", "label-smoothing-cross-entropy"], 2.0),
+    "derive show multiclass-hinge": ([sys.executable, "-m", "derive", "show", "multiclass-hinge"], 2.0),
     "derive --help": ([sys.executable, "-m", "derive", "--help"], 0.35),
     "derive check (17 steps)": (
         [sys.executable, "-m", "derive", "check", str(HERE / "derivation_17_steps.md")], 2.5),

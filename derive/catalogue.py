@@ -66,6 +66,11 @@ CATALOGUE: dict[str, Entry] = {e.name: e for e in (
     Entry("label-smoothing-cross-entropy", "Cross-entropy with label smoothing",
           "y^LS = (1 - eps) y + eps / n sums to one, so dL/dz_k = p_k - y^LS_k",
           (("smoothed-labels", "The smoothed labels sum to one"), ("gradient", "The gradient by the logits"))),
+    Entry("multiclass-hinge", "The gradient of the multiclass hinge loss",
+          "L = sum_{j != c} max(0, s_j - s_c + Delta), s = Wx: dL/dw_j = 1[margin_j > 0] x^T for j != c, "
+          "dL/dw_c = -(number of positive margins) x^T",
+          (("gradient", "The gradient by one weight"), ("rows", "The rows of the gradient")),
+          group="other losses", notation=(("logits", "s"),)),
 )}
 
 GROUPS = ("softmax family", "other losses", "layers and networks")

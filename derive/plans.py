@@ -24,7 +24,7 @@ from .engine.detail import DETAILS, at_level
 from .engine.tracer import Tracer, verify_steps
 from .matrices import MatrixDifferential, product
 from .errors import EngineError, UsageError
-from .families import hessian, sigmoid
+from .families import hessian, hinge, sigmoid
 from .families.softmax.plan import PLANS as SOFTMAX_FAMILY
 from .model import D, TotalDifferential, Model, j, k, yhat, z
 from .notation import Notation, Target
@@ -253,6 +253,7 @@ PLANS: dict[tuple[str, str], tuple[Callable[[Tracer, str], None], Callable[[Targ
     ("linear-softmax-cross-entropy", "differentials"): (plan_linear_differentials, _linear_vector_model),
     **sigmoid.PLANS,
     **hessian.PLANS,
+    **hinge.PLANS,
     **SOFTMAX_FAMILY,
 }
 

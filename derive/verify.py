@@ -134,6 +134,8 @@ def sample_points(model: "mdl.Model", free: set[sp.Symbol], case: Case | None,
                             point, labels = _point(model, ints, size, batch, assumes, classes.get(hot_symbol), rng,
                                                    own)
                             own.point = point
+                            if not getattr(model, "admits", lambda _: True)(point):  # on a kink (hinge): skip
+                                continue
                             yield point, labels
 
 

@@ -54,6 +54,11 @@ _BRIEF.update({"definition/sigmoid": "next", "definition/binary-cross-entropy": 
 # the Hessian: the gradient written in stays visible; the variance identity, the argument itself, stays a line
 _NOTES.update({"substitute/gradient": "show"})
 _BRIEF.update({"substitute/gradient": "next", "algebra/variance": "own"})
+# the multiclass hinge: the loss and the case written in stay visible; linearity goes with the scores written out
+_NOTES.update({"definition/hinge-loss": "show", "sum-rule/margin": "next", "kronecker-sum/excluded": "own",
+               "excluded-index": "own"})
+_BRIEF.update({"definition/hinge-loss": "next", "sum-rule/margin": "next", "definition/scores": "prev",
+               "kronecker-sum/excluded": "prev", "excluded-index": "prev"})
 LEVELS: dict[str, dict[str, Attach]] = {"full": {}, "notes": _NOTES, "brief": _BRIEF}
 
 

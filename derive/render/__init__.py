@@ -36,6 +36,7 @@ RULE_NAMES = {
     "differential": "differential", "frobenius": "Frobenius product", "read-off": "read off the gradient",
     "constant-rule": "constant rule", "identity-rule": "identity rule",
     "exp-of-sum": "exponential of a sum", "sum-linearity": "linearity of the sum",
+    "hinge-rule": "hinge rule", "excluded-index": "excluded index",
 }
 
 

@@ -39,6 +39,17 @@ def _result(derivation: Derivation) -> tuple[Any, sp.Expr, sp.Expr]:
     return final, final.after, lhs
 
 
+def _excluded(view, model: mdl.Model) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    """Where a family's steps do not hold and were not checked (the kinks of max(0, u) of the hinge loss): the
+    expression that must not vanish, for every value of ``index``; none for a derivation that holds everywhere."""
+    excluded = getattr(model, "excluded", None)
+    if excluded is None:
+        return {}
+    found = excluded()
+    return {"excluded": {"nonzero": {"latex": view.latex(found["where"]), "sympy": sp.srepr(model.to_base(found["where"]))},
+                         "for_every": found["index"].name, "gap": found["gap"], "reason": found["reason"]}}
+
+
 def certificate(derivation: Derivation, notation: Notation, view) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     from . import justification
 
@@ -61,6 +72,7 @@ def certificate(derivation: Derivation, notation: Notation, view) -> dict[str, A
         if derivation.method == "differentials" else None,
         "definitions": {name: {"indices": [s.name for s in idx], "sympy": sp.srepr(expr)}
                         for name, (idx, expr) in model.definitions().items()},
+        **_excluded(view, model),
         "result": _expr(view, models[final.part], result, final) | {"lhs": {"latex": view.latex(result_lhs)}},
         "steps": [{
             "rule": step.rule,

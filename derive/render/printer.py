@@ -153,12 +153,13 @@ class NotationMixin:
     def ordered_terms(expr: sp.Add) -> list[sp.Expr]:
         """Positive terms first (ŷ_k − y_k rather than −y_k + ŷ_k), otherwise SymPy's order; inner products
         with the parameters' differentials in the order of the parameters (G : dW + H : db)."""
-        def key(term: sp.Expr) -> tuple[bool, int]:
+        def key(term: sp.Expr) -> tuple[bool, bool, int]:
             moved = term.args[1].args[0] if isinstance(term, Frobenius) and \
                 isinstance(term.args[1], MatrixDifferential) else None
             rank = PARAMETERS.index(moved.name) if isinstance(moved, sp.MatrixSymbol) and moved.name in PARAMETERS \
                 else -1
-            return term.could_extract_minus_sign(), rank
+            inner = term.expr if isinstance(term, sp.Derivative) else term  # a constant written last: s_j − s_c + Δ
+            return getattr(inner, "written_last", False), term.could_extract_minus_sign(), rank
         return sorted(expr.as_ordered_terms(), key=key)
 
 
