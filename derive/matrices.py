@@ -113,6 +113,11 @@ def shape_of(expr: sp.Basic) -> tuple[sp.Expr, sp.Expr]:
         return rows, cols
     if isinstance(expr, (MatrixDifferential, ElementwiseLog, ExampleOf, BatchSum)):  # the shape of what they hold
         return shape_of(expr.args[0])
+    if isinstance(expr, sp.HadamardProduct):  # a ⊙ b: one shape for both
+        shapes = {shape_of(a) for a in expr.args}
+        if len(shapes) != 1:
+            raise ShapeMismatch("⊙ of matrices of shapes " + " and ".join(_shape_text(s) for s in shapes))
+        return shapes.pop()
     if isinstance(expr, sp.Derivative) and isinstance(expr.variables[0], sp.MatrixExpr):
         if isinstance(expr.expr, sp.MatrixExpr):  # a Jacobian: rows of f by rows of v
             return shape_of(expr.expr)[0], expr.variables[0].shape[0]
@@ -210,6 +215,9 @@ def matrix_entry(expr: sp.Basic, row: sp.Expr, col: sp.Expr) -> sp.Expr:
         return base[row, col]
     if isinstance(expr, sp.Transpose):
         return matrix_entry(expr.arg, col, row)
+    if isinstance(expr, sp.HadamardProduct):
+        shape_of(expr)
+        return sp.Mul(*(matrix_entry(a, row, col) for a in expr.args))
     if isinstance(expr, sp.MatAdd):
         return sp.Add(*(matrix_entry(a, row, col) for a in expr.args))
     if isinstance(expr, sp.MatMul):

@@ -214,3 +214,79 @@ def test_the_row_form_layer_of_a_generated_document_has_no_bias():
     text = derive.derivation("linear-softmax-cross-entropy", linear="f_j = w_j x").markdown()
     report = derive.check(text)
     assert report.summary["invalid"] == 0 and report.summary["unknown"] == 0
+
+
+def test_definitions_in_github_inline_math_are_read():
+    text = ("Let $`\\sigma(x) = \\frac{1}{1 + e^{-x}}`$.\n\n"
+            "$$\\frac{d \\sigma(x)}{d x} = \\sigma(x) (1 - \\sigma(x))$$\n")
+    assert verdicts(text) == ["valid"]
+
+
+def test_a_function_of_a_number_stays_one_where_its_letter_is_also_a_vector():
+    text = (r"$\sigma(z) = \frac{1}{1 + e^{-z}}$, and in a batch $z_t$ is the logit of example $t$." "\n\n"
+            r"$$\frac{\partial \sigma(z)}{\partial z} = \sigma(z) \left(1 - \sigma(z)\right)$$" "\n")
+    assert verdicts(text) == ["valid"]
+
+
+def test_an_index_that_is_the_class_of_an_example():
+    """p_{n c_n}, δ_{v w_t}: c_n is the class of example n, itself an index."""
+    text = (r"$$p_{nk} = \frac{e^{s_{nk}}}{\sum_{j=1}^{K} e^{s_{nj}}}$$" "\n\n"
+            r"$$\frac{\partial}{\partial s_{nk}} \left(-\log p_{n c_n}\right) = p_{nk} - \delta_{k c_n}$$" "\n\n"
+            r"$$\frac{\partial}{\partial s_{nk}} \left(-\log p_{n c_n}\right) = p_{nk} - \delta_{k n}$$" "\n")
+    assert verdicts(text) == ["valid", "invalid"]
+
+
+def test_matrices_of_the_documents_own_with_sizes_from_its_sums():
+    """X_{nd}, P_{nk} and Y_{nk} written whole: X^T (P - Y) has the sizes the sums give n, d and k."""
+    head = (r"$$Z_{nk} = \sum_{d=1}^{D} X_{nd} W_{dk}$$" "\n\n"
+            r"$$P_{nk} = \frac{e^{Z_{nk}}}{\sum_{j=1}^{K} e^{Z_{nj}}}$$" "\n\n"
+            r"$$L = -\frac{1}{N} \sum_{n=1}^{N} \sum_{k=1}^{K} Y_{nk} \log P_{nk}$$" "\n\n")
+    good = r"$$\frac{1}{N} \sum_{n=1}^{N} X_{nd} (P_{nk} - Y_{nk}) = \frac{1}{N} \left[X^\top (P - Y)\right]_{dk}$$"
+    bad = r"$$\frac{1}{N} \sum_{n=1}^{N} X_{nd} (P_{nk} - Y_{nk}) = \frac{1}{N} \left[X^\top (Y - P)\right]_{dk}$$"
+    assert verdicts(head + good + "\n") == ["valid"]
+    assert verdicts(head + bad + "\n") == ["invalid"]
+
+
+def test_a_text_superscript_or_subscript_is_part_of_the_name():
+    """y^{LS}_k (label smoothing), D_{\\text{mean}}: names of their own, not powers or four indices."""
+    text = ("The smoothed labels are ${y}^{\\mathrm{LS}}_{k} = (1 - \\varepsilon) y_{k} + \\frac{\\varepsilon}{n}$.\n\n"
+            "$$\\sum_{j=1}^{n} {y}^{\\mathrm{LS}}_{j} = (1 - \\varepsilon) \\sum_{j=1}^{n} y_{j} + \\varepsilon$$\n\n"
+            "$$\\sum_{j=1}^{n} {y}^{\\mathrm{LS}}_{j} = (1 - \\varepsilon) \\sum_{j=1}^{n} y_{j}$$\n")
+    assert verdicts(text, labels="y", target="one-hot") == ["valid", "invalid"]
+
+
+def test_labels_declared_in_front_matter_and_restated_in_the_text_stay_the_labels():
+    text = ("---\nderive:\n  labels: y\n  target: one-hot c\n---\n\n"
+            "$$\\hat{y}_{k} \\sum_{j=1}^{n} y_{j} - y_{k} = \\hat{y}_{k} - \\mathbf{1}[k = c]$$\n\n"
+            "The labels are one-hot, so $y_{k} = \\mathbf{1}[k = c]$.\n")
+    assert verdicts(text) == ["valid"]
+
+
+ENTROPY = r"""The prediction is $q_k = e^{\eta_k} / \sum_{l=1}^{C} e^{\eta_l}$ and the true class is $c$:
+
+$$J = -\log q_c - \beta \, \mathcal{H}(q), \qquad \mathcal{H}(q) = -\sum_{k=1}^{C} q_k \log q_k$$
+
+$$\frac{\partial \mathcal{H}}{\partial \eta_j} = -q_j \left(\log q_j + \mathcal{H}(q)\right)$$
+
+$$\frac{\partial J}{\partial \eta_j} = q_j - \delta_{jc} - \beta \frac{\partial \mathcal{H}}{\partial \eta_j}$$
+
+When all logits are equal, $q_k = 1/C$, and
+
+$$\frac{\partial \mathcal{H}}{\partial \eta_j} = 0$$
+"""
+
+
+def test_a_function_used_bare_and_defined_after_its_first_use_in_the_same_row():
+    """H for H(q); J uses H before the row defines it; a value stated inline (q_k = 1/C) conditions the next
+    display, which derive then leaves undecided rather than judging it at random logits."""
+    report = derive.check(ENTROPY)
+    assert [s.verdict for s in report.steps] == ["valid", "valid", "unknown"]
+    assert "q_k = 1/C" in report.steps[2].message
+
+
+def test_layer_superscripts_are_names():
+    """W^{(2)}: the weights of layer 2, not a square."""
+    text = (r"$$z_i = \sum_q W^{(2)}_{iq} h_q + b^{(2)}_i$$" "\n\n"
+            r"$$\frac{\partial z_i}{\partial W^{(2)}_{jq}} = \delta_{ij} h_q$$" "\n\n"
+            r"$$\frac{\partial z_i}{\partial W^{(2)}_{jq}} = h_q$$" "\n")
+    assert verdicts(text) == ["valid", "invalid"]

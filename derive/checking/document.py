@@ -166,10 +166,12 @@ def _inline_definitions(text: str, display: list[tuple[int, int]]) -> list[Chain
     for begin, end in display + [(len(text), len(text))]:
         for match in _INLINE.finditer(text, start, begin):
             name = "body" if match["body"] is not None else "paren"
-            body = match[name]
+            body, offset = match[name], match.start(name)
+            if len(body) > 2 and body[0] == "`" and body[-1] == "`":  # GitHub's $`...`$
+                body, offset = body[1:-1], offset + 1
             if "=" not in body and not _DEFINES.search(body):
                 continue
-            for chain in _chains(body, match.start(name)):
+            for chain in _chains(body, offset):
                 chain.inline = True
                 found.append(chain)
         start = end

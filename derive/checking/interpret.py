@@ -89,6 +89,9 @@ class Vocabulary:
     arbitrary: set[str] = field(default_factory=set)     # function letters already read as arbitrary functions
     arity: dict[str, int] = field(default_factory=dict)  # how many indices each name takes at most (x^{(i)}_d: 2)
     columns: set[str] = field(default_factory=set)       # names written transposed and never indexed (ψ^T x)
+    loss_defined: bool = False                            # the document wrote its loss out (L_i is then its own)
+    matrix_shapes: dict[str, tuple[str, str]] = field(default_factory=dict)  # X of X_{nd}: the sizes of n and d
+    later_functions: set[str] = field(default_factory=set)  # functions the document defines somewhere
     own_layer: bool = False         # a declared layer whose inputs the document defines (h = tanh(a))
     unreadable: dict[str, int] = field(default_factory=dict)   # names whose definition could not be read: line
     matrix_names: set[str] = field(default_factory=set)  # names declared as vectors/matrices (front matter)
@@ -138,6 +141,7 @@ class Interpreter:
         self.bound: dict[str, sp.Expr] = {}      # parameters of the function definition being read
         self.whole_vectors = False               # inside softmax(...), LSE(...): names are whole vectors
         self.own_vectors = False                 # a step read θ_j or x^{(i)} as a vector of the document's own
+        self.roles_as_vectors = False            # read y, p, z written bare as whole vectors (beside a vector)
         self.conditions: list[tuple[str, sp.Symbol, sp.Expr]] = []   # y_{k=i}, θ_{i≠k}: relations in subscripts
 
     # -- indices ------------------------------------------------------------------------------------------
@@ -176,6 +180,12 @@ class Interpreter:
             return (left,)
         if isinstance(node, Accent) and node.kind in TRANSPARENT_ACCENTS:
             return self.indices(node.body)
+        if isinstance(node, Scripted) and node.sub is not None and node.sup is None and not node.primes \
+                and isinstance(node.base, Word) and not node.base.command and len(node.base.name) == 1 \
+                and not self.built_in(node.base.name) and OWN + node.base.name not in self.v.scope:
+            inner = self.indices(node.sub)   # p_{n c_n}, δ_{v w_t}: the class of example n, an index itself
+            self.v.label_inputs[node.base.name] = CLASS_INDEX
+            return (own_vector(node.base.name)[inner],)
         if isinstance(node, Scripted) and node.primes and node.sub is None and node.sup is None \
                 and isinstance(node.base, Word) and not node.base.command and node.base.name.isalpha():
             *first, last = node.base.name   # k', n k': a primed letter is an index of its own
@@ -204,8 +214,13 @@ class Interpreter:
             if not isinstance(bound, sp.IndexedBase):
                 raise Unsupported(f"{_display(key)} is a number here, it takes no index", _col(base))
             return bound[idx]
-        if key in self.v.loss:
-            return mdl.L
+        if key in self.v.loss and OWN + key not in self.v.scope:  # L_t: the loss of example t, derive's own
+            # unless the document wrote its loss (or L_i itself) its way
+            if self.v.loss_defined or len(idx) != 1:
+                raise Unsupported(f"{_display(key)} with an index, a loss per example, is not defined: define it "
+                                  f"(as in {_display(key)}_i = ...)", _col(base))
+            self.example_indices.add(idx[0])
+            return mdl.ell[idx[0]]
         table = {self.v.logits: mdl.z, self.v.labels: mdl.y, self.v.weights: mdl.W, self.v.inputs: mdl.x,
                  self.v.bias: mdl.b}
         table.update({s: mdl.yhat for s in self.v.prob_symbols})
@@ -236,13 +251,61 @@ class Interpreter:
         if key in self.v.functions:
             raise Unsupported(f"{_display(key)} is a function: write its argument, as in {_display(key)}(x)",
                               _col(base))
+        if key is None and isinstance(base, Group) and base.kind in ("[", "(") and len(base.items) == 1:
+            return self.entry_of(self.expr(base), idx, base)   # [X^T (P - Y)]_{dk}, [∇_a L]_k
         if key is None or not _is_name(base):
             raise Unsupported("cannot read this subscripted expression", _col(base))
         if len(idx) > 3:
             raise Unsupported(f"{_display(key)} with {len(idx)} indices is not read", _col(base))
-        if len(idx) == 1 and self.v.arity.get(key, 1) == 2 and not self.whole_vectors:  # θ_j of θ_{jd}: a vector
-            return self.own_row(key, idx[0])
         return own_vector(key)[idx]   # an entry of a quantity the document defined, or of a free input
+
+    def applied_to_its_own(self, key: str, node: Node) -> sp.Expr | None:
+        """A function of one argument written bare, H for H(q), when its parameter has the name of one of the
+        document's quantities: the function of that quantity. None otherwise."""
+        definition = self.v.functions[key]
+        if len(definition.parameters) != 1 or definition.index is not None or definition.of_entry:
+            return None
+        parameter = definition.parameters[0]
+        name = str(parameter.label if isinstance(parameter, sp.IndexedBase) else parameter).rsplit(".", 1)[-1]
+        vector = isinstance(parameter, sp.IndexedBase)
+        if OWN + name not in self.v.scope and name not in self.v.vectors() and name not in self.v.prob_symbols:
+            return None
+        saved, self.whole_vectors = self.whole_vectors, vector
+        try:
+            argument = self.name(Word(name, _col(node)))
+        finally:
+            self.whole_vectors = saved
+        if vector and isinstance(argument, sp.MatrixSymbol):
+            argument = {"z": mdl.z, "yhat": mdl.yhat, "y": mdl.y}.get(argument.name, argument)
+        if vector != isinstance(argument, sp.IndexedBase):
+            return None
+        return definition.body.xreplace({parameter: argument})
+
+    def entry_of(self, value: sp.Expr, idx: tuple[sp.Expr, ...], base: Node) -> sp.Expr:
+        """Entry ``idx`` of a vector or matrix written in brackets: one index for a vector, two for a matrix."""
+        if not mtx.is_matrix(value):
+            raise Unsupported("an index on a bracket that holds a number", _col(base))
+        rows, cols = mtx.shape_of(value)
+        if len(idx) == 2:
+            return mtx.index_form(value, idx[0], idx[1])
+        if len(idx) == 1 and (cols == 1 or rows == 1):
+            return mtx.index_form(value, idx[0], sp.Integer(1)) if cols == 1 else \
+                mtx.index_form(value, sp.Integer(1), idx[0])
+        raise Unsupported("the index does not fit the shape of this bracket", _col(base))
+
+    def as_row_vector(self, term: sp.Expr) -> sp.Expr:
+        """A term added to a vector: θ_j (times numbers) of a name written θ_{jd} is row j of θ, as a vector."""
+        if isinstance(term, sp.MatrixExpr):
+            return term
+        factors = sp.Mul.make_args(term)
+        entries = [f for f in factors if isinstance(f, sp.Indexed) and is_own(f) and len(f.indices) == 1
+                   and self.v.arity.get(name_of(f)[len(OWN):], 1) == 2]
+        if len(entries) != 1 or any(f.free_symbols & set(entries[0].free_symbols) for f in factors
+                                    if f is not entries[0]):
+            return term
+        rest = sp.Mul(*(f for f in factors if f is not entries[0]))
+        row = self.own_row(name_of(entries[0])[len(OWN):], entries[0].indices[0])
+        return row if rest == 1 else sp.MatMul(rest, row, evaluate=False)
 
     def own_row(self, key: str, index: sp.Expr) -> sp.MatrixExpr:
         """θ_j or x^{(i)} of a name the document also writes with two indices: the column vector of its
@@ -266,7 +329,11 @@ class Interpreter:
             return mtx.IDENTITY
         if key in vectors and self.whole_vectors and vectors[key] in ("z", "yhat", "y", "b"):
             return {"z": mdl.z, "yhat": mdl.yhat, "y": mdl.y, "b": mdl.b}[vectors[key]]  # softmax(z / T)
-        if key in vectors and key in self.v.matrix_names:  # a whole vector where the document does matrix algebra
+        if key in vectors and key not in self.v.matrix_names and not self.whole_vectors \
+                and not self.roles_as_vectors:
+            self.own_vectors = True   # y written whole but read as a number: its shape is a guess, never a verdict
+        if key in vectors and (key in self.v.matrix_names or self.roles_as_vectors):  # a whole vector where the
+            # document does matrix algebra, or beside one (∂L/∂b = y - p)
             if vectors[key] in ("W", "x", "b"):
                 self.uses_linear = True
             return mtx.MATRICES[vectors[key]]
@@ -294,10 +361,16 @@ class Interpreter:
             raise Unsupported(f"unsupported command {_display(key or '?')}" if isinstance(node, Word)
                               and node.command else f"cannot read {_display(key or '?')}", _col(node))
         self.check_readable(key, node)
+        if key in self.v.functions and (value := self.applied_to_its_own(key, node)) is not None:
+            return value   # ∂H/∂η_j with H(q) = -Σ q_k log q_k: H of the document's q
         if key in self.v.functions or key in PRELUDE_FUNCTIONS or key in LOG_SUM_EXP | SIGMOID_NAMES | {"softmax"}:
             raise Unsupported(f"{_display(key)} is a function: write its argument (and the entry, as in "
                               f"softmax(z)_k)", _col(node))
         defined = self.v.scope.quantities.get(OWN + key)
+        if key in self.v.matrix_shapes and not self.whole_vectors and (defined is None or len(defined.indices) == 2):
+            rows, cols = (self.name(Word(size, _col(node))) for size in self.v.matrix_shapes[key])
+            self.own_vectors = True   # X of X_{nd}, written whole: a matrix of the sizes its sums give n and d
+            return sp.MatrixSymbol(OWN + key, rows, cols)
         if defined is not None and defined.indices or defined is None and self.whole_vectors \
                 and key in self.v.vector_keys:
             return own_vector(key)     # a whole vector, as in softmax(z)
@@ -317,6 +390,7 @@ class Interpreter:
             terms = [sign * self.expr(term) for sign, term in _attach_sum_bodies(node.terms)]
             if not _has_matrix(terms):
                 return sp.Add(*terms)
+            terms = [self.as_row_vector(term) for term in terms]   # (θ_j - ψ), ... + λθ_r: θ_j a vector here
             if not all(isinstance(term, sp.MatrixExpr) for term in terms):  # pᵀp is a number, diag(p) is not
                 raise mtx.ShapeMismatch("cannot add " + " and ".join(_term_text(t) for t in terms))
             return functools.reduce(operator.add, terms)
@@ -400,6 +474,12 @@ class Interpreter:
                     raise Unsupported("the transpose of a number", _col(node.sup))
                 return sp.Transpose(value)
             return value
+        if node.sub is not None and key and key_of(node.sup) in TRANSPOSE and not self.built_in(key) \
+                and (self.v.arity.get(key, 1) == 2 or _bold(base)) and len(idx := self.indices(node.sub)) == 1:
+            return sp.Transpose(self.own_row(key, idx[0]))   # θ_j^T of θ_{jd}, 𝐰_k^T: vector k, as a row
+        if node.sub is not None and node.sup is None and key and _bold(base) and not self.built_in(key) \
+                and OWN + key not in self.v.scope and len(idx := self.indices(node.sub)) == 1:
+            return self.own_row(key, idx[0])   # 𝛟_n, 𝐱_n: the n-th vector of a family, written bold
         value = self.entry(base, node.sub) if node.sub is not None else self.expr(base)
         if node.sup is not None:
             if isinstance(value, sp.MatrixExpr) and key_of(node.sup) in TRANSPOSE:
@@ -522,6 +602,10 @@ class Interpreter:
             item, rest = items[position], items[position + 1:]
             if isinstance(item, Word) and item.name == "d" and not item.command and rest:
                 factors.differential_next = True  # \mathrm{d}X: the differential of the next factor
+                position += 1
+                continue
+            if isinstance(item, Word) and item.command and item.name in ("odot", "circ") and factors and rest:
+                factors.hadamard_next = True      # a ⊙ b: entry by entry with the factor before
                 position += 1
                 continue
             head = item.base if isinstance(item, Scripted) else item
@@ -647,6 +731,10 @@ class Interpreter:
                     else value), 1
         if key in self.v.functions and _is_call(following):
             return self.with_superscript(self.apply_defined(key, item, following), following), 1
+        if key in self.v.later_functions and _is_call(following) and key not in self.v.prob_functions \
+                and key not in PRELUDE_FUNCTIONS and key not in LOG_SUM_EXP | SIGMOID_NAMES | {"softmax", "sigma"}:
+            # J = -log q_c - β H(q), with H(q) = ... only after it
+            raise Unsupported(f"{_display(key)} is used before the line that defines it", _col(item))
         if key in self.v.prob_functions and _is_call(following) and not self.sigmoid_here(key, following):
             value = self.probability_call(following)
             sup = following.sup if isinstance(following, Scripted) else None
@@ -868,6 +956,9 @@ class Interpreter:
     def gradient_variable(self, sub: Node) -> sp.Expr:
         """The v of ∇_v: a vector (θ_r, x^{(i)}, ψ) or a matrix derive knows the shape of, or one entry."""
         var = self.expr(sub)
+        if isinstance(var, sp.Indexed) and is_own(var) and len(var.indices) == 1 \
+                and self.v.arity.get(name_of(var)[len(OWN):], 1) == 2:
+            return self.own_row(name_of(var)[len(OWN):], var.indices[0])   # ∇_{θ_r}: by row r of θ_{rd}
         if isinstance(var, sp.MatrixExpr):
             return var
         raise Unsupported("∇ is read by a vector derive knows the entries of (θ_r of θ_{rd}, or the logits)",
@@ -923,11 +1014,21 @@ class _Factors(list):
     def __init__(self) -> None:
         super().__init__()
         self.differential_next = False
+        self.hadamard_next = False
         self.literal_ones: list[int] = []
 
     def append(self, value: sp.Expr) -> None:
         if self.differential_next:
             value, self.differential_next = mtx.differential(value), False
+        if self.hadamard_next:
+            self.hadamard_next = False
+            previous = self.pop()
+            if isinstance(previous, sp.MatrixExpr) and isinstance(value, sp.MatrixExpr):
+                value = sp.HadamardProduct(previous, value)
+            elif isinstance(previous, sp.MatrixExpr) or isinstance(value, sp.MatrixExpr):
+                raise mtx.ShapeMismatch("⊙ multiplies two vectors (or matrices) of one shape entry by entry")
+            else:
+                value = previous * value   # entries: δ_j ⊙ f'(a_j) is their product
         super().append(value)
 
     def ones_as_vectors(self) -> None:
@@ -1019,6 +1120,11 @@ def example_label(sup: Node) -> tuple[Node, bool] | None:
     return letter, len(items) == 2
 
 
+def _bold(node: Node) -> bool:
+    """\\mathbf{w}, \\boldsymbol{\\phi}, \\vec{x}: a name written as a vector."""
+    return isinstance(node, Accent) and node.kind in ("mathbf", "boldsymbol", "bm", "vec", "mathbfit")
+
+
 def _differentiated(body: sp.Expr, variables: tuple[sp.Expr, ...]) -> sp.Expr:
     """∂/∂x_1 ... ∂/∂x_n of ``body``, nested one derivative per variable (each level keeps its variable)."""
     for var in variables:
@@ -1080,7 +1186,7 @@ def _attach_sum_bodies(terms: tuple[tuple[int, Node], ...]) -> list[tuple[int, N
 def _is_name(node: Node | None) -> bool:
     """A letter, a Greek letter, or either under an accent: something that can name a quantity."""
     if isinstance(node, Word):
-        return not node.command or node.name in GREEK
+        return not node.command or node.name.split("^")[0].split("_")[0] in GREEK   # θ^new: labelled
     if isinstance(node, Accent):
         return _is_name(node.body)
     if isinstance(node, Group) and node.kind == "" and len(node.items) == 1:

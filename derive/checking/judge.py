@@ -28,10 +28,10 @@ from ..numeric import free_indices
 from ..verify import DEADLINE, Outcome, Quantities, check_equal
 from .scope import OWN, is_own, name_of
 from .document import _CASE_WORDS, Chain, Document, load
-from .interpret import Interpreter, notation_key
-from .meaning import Definer, Head, Usage, first_equation, provisional_roles, vocabulary_for
+from .interpret import Interpreter, key_of, notation_key
+from .meaning import Definer, Head, Usage, _shown, first_equation, provisional_roles, vocabulary_for
 from .report import Definition, Report, StepVerdict
-from .syntax import Group, Node, Product, Rel, Scripted, Unsupported, Word, parse
+from .syntax import Group, Node, Product, Rel, Scripted, Unsupported, Word, parse, walk
 
 STEP_SECONDS = 5
 DOCUMENT_SECONDS = 120
@@ -146,6 +146,7 @@ class Checker:
         self.steps: list[StepVerdict] = []
         self.declared_sizes = declared_sizes(notation.shapes, document.path) if notation.shapes else {}
         prose = document.prose()
+        self.condition: str | None = None   # a special value stated inline for the next display (q_k = 1/C)
         self.assumed_distinct = tuple(dict.fromkeys(   # "labels $a \neq b$", not "in the case $i \neq j$"
             (m[1], m[2]) for m in _ASSUMED_DISTINCT.finditer(prose)
             if not _CASE_WORDS.search(prose[max(0, m.start() - 30):m.start()])))
@@ -171,7 +172,7 @@ class Checker:
 
     def run(self) -> Report:
         started = time.monotonic()
-        for chain in self.document.chains:
+        for chain in _functions_first(self.document.chains):
             if time.monotonic() - started > DOCUMENT_SECONDS:  # the steps judged so far are reported
                 self.out_of_time(chain)
                 continue
@@ -182,10 +183,15 @@ class Checker:
     # -- chains -------------------------------------------------------------------------------------------
 
     def check_chain(self, chain: Chain) -> None:
-        if chain.inline:  # inline math only ever defines
-            self.maybe_define(chain)
+        if chain.inline:  # inline math only ever defines, or states a condition for what follows
+            head = first_equation(chain)[0]
+            if not self.maybe_define(chain) or head is not None and self.defined_role(head) == "probs":
+                self.condition = self.special_value(chain) or self.condition
             return
+        condition, self.condition = self.condition, None
         case, case_error = self.case_of(chain)
+        if condition and not case_error:
+            case_error = f"holds only where the text before it says {condition}, which derive does not impose"
         _drop_elided_sides(chain)
         if len(chain.sides) < 2:
             return
@@ -202,6 +208,21 @@ class Checker:
             else:
                 self.judge(verdict, left, right, case)
             self.steps.append(verdict)
+
+    def special_value(self, chain: Chain) -> str | None:
+        """"When all logits are equal, $q_k = 1/C$": an inline equation giving a defined quantity a value it
+        does not have in general is a condition on the display after it. Returns its text, else None."""
+        head = first_equation(chain)[0]
+        if head is None or len(chain.sides) != 2 or OWN + head.key not in self.vocabulary.scope \
+                and head.key not in self.vocabulary.vectors() and head.key not in self.vocabulary.prob_symbols:
+            return None
+        trial = StepVerdict(line=0, column=0, lhs=chain.sides[0].text, rhs=chain.sides[1].text)
+        try:
+            self.judge(trial, chain.sides[0], chain.sides[1], None)
+        except Exception:  # noqa: BLE001 - a condition that cannot be read is no condition
+            return None
+        return f"${chain.sides[0].text.strip()} = {chain.sides[1].text.strip()}$" if trial.verdict == "invalid" \
+            else None
 
     def out_of_time(self, chain: Chain) -> None:
         if chain.inline:
@@ -248,6 +269,7 @@ class Checker:
             if role == "loss":
                 self.interpreter.conditions.clear()
                 self.model = dataclasses.replace(self.model, defined_loss=self.read(right))
+                self.vocabulary.loss_defined = True
             elif role is None and rhs is not None:
                 self.definer.define(head, rhs, line)
         except Unsupported as error:
@@ -311,6 +333,8 @@ class Checker:
         try:
             lhs = self.read(left)
             rhs = self.read(right)
+            if self.bare_roles(lhs, rhs):   # ∂L/∂b = y - p: y, p and b whole vectors, if both sides read so
+                lhs, rhs = self.as_whole_vectors(left, right) or (lhs, rhs)
         except Unsupported as error:
             verdict.unknown(error.message, error.column)
             return
@@ -329,6 +353,10 @@ class Checker:
             if compared is None:
                 return
             lhs, rhs = compared
+        if (bare := self.bare_role(lhs, rhs)) is not None:
+            verdict.unknown(f"{bare} is written without an index, as a number, where derive's {bare} is a vector: "
+                            f"write its entries ({bare}_k), or declare the notation in front matter")
+            return
         outcome = self.equal(lhs, rhs, case, self.assumes)
         if outcome.error:
             verdict.unknown(f"cannot evaluate: {outcome.error}")
@@ -372,6 +400,41 @@ class Checker:
         row = _entry_index(left[0])
         col = (mdl.j if row == mdl.k else mdl.k) if left[1] == mdl.n else _entry_index(left[1])
         return mtx.index_form(lhs, row, col), mtx.index_form(rhs, row, col)
+
+    def as_whole_vectors(self, left, right) -> tuple[sp.Expr, sp.Expr] | None:  # type: ignore[no-untyped-def]
+        """Both sides read again with the roles' bare names as whole vectors; None (and nothing changed) unless
+        both then are vectors or matrices."""
+        reader = self.interpreter
+        saved = (reader.uses_linear, set(reader.example_indices), list(reader.conditions), reader.own_vectors)
+        reader.roles_as_vectors = True
+        try:
+            whole = self.read(left), self.read(right)
+        except Exception:  # noqa: BLE001 - that reading does not fit: keep the first one
+            whole = None
+        finally:
+            reader.roles_as_vectors = False
+        if whole is not None and all(mtx.is_matrix(side) and not _function_of_matrix(side) for side in whole):
+            return whole
+        reader.uses_linear, reader.example_indices, reader.conditions, reader.own_vectors = saved
+        return None
+
+    def bare_roles(self, lhs: sp.Expr, rhs: sp.Expr) -> bool:
+        """Whether a role's name (y, p, z) was read as a number of the document's in this step."""
+        roles = {OWN + key for key in self.vocabulary.vectors()}
+        return any(s.name in roles for side in (lhs, rhs) for s in side.free_symbols)
+
+    def bare_role(self, lhs: sp.Expr, rhs: sp.Expr) -> str | None:
+        """A role's name read as a number of the document's (∂L/∂z with z never indexed) in a step that also
+        involves derive's own vectors (the loss through the logits): the two cannot be related, so the step is
+        not decided either way. Returns the name, else None."""
+        roles = {OWN + key: canonical for key, canonical in self.vocabulary.vectors().items()}
+        named = {roles[s.name]: s.name[len(OWN):] for side in (lhs, rhs) for s in side.free_symbols
+                 if s.name in roles}
+        if not named:
+            return None
+        used = {e.base.label.name for side in (lhs, rhs) for e in self.to_base(side).atoms(sp.Indexed)}
+        clash = sorted(key for canonical, key in named.items() if canonical in used)
+        return _shown(clash[0]) if clash else None   # z the number and z the vector in one step
 
     def shapes_differ(self, verdict: StepVerdict, message: str) -> None:
         """Invalid, with the shapes; unknown when a vector of the document's own was read from θ_j or x^{(i)}
@@ -491,6 +554,35 @@ class Checker:
         return None
 
 
+
+
+def _function_of_matrix(expr: sp.Expr) -> bool:
+    """σ(z), e^{-z}, log p with z, p whole vectors: not what the document meant by a bare name."""
+    return any(isinstance(f, (sp.Function, sp.Pow)) and f.atoms(sp.MatrixSymbol) and not isinstance(f, sp.MatrixExpr)
+               for f in sp.preorder_traversal(expr))
+
+
+def _functions_first(chains: list[Chain]) -> list[Chain]:
+    """``J = -log q_c - β H(q), \\qquad H(q) = -Σ_k q_k log q_k``: a function defined right after the
+    definition that uses it (in the same row) is read first."""
+    ordered = list(chains)
+    for position in range(len(ordered) - 1):
+        here, after = ordered[position], ordered[position + 1]
+        head = first_equation(after)[0]
+        if head is None or head.parameters is None or len(here.sides) != 2 or len(after.sides) != 2 \
+                or after.sides[0].offset - (here.sides[1].offset + len(here.sides[1].text)) > 40:
+            continue
+        if first_equation(here)[0] is not None and head.key in _keys_in(here.sides[1].text):
+            ordered[position], ordered[position + 1] = after, here
+    return ordered
+
+
+def _keys_in(text: str) -> set[str]:
+    try:
+        node = parse(text)
+    except Unsupported:
+        return set()
+    return {key for item in walk(node) if (key := key_of(item)) is not None}
 
 
 _ASSUMED_DISTINCT = re.compile(r"\$\s*([A-Za-z])\s*\\neq?\s*([A-Za-z])\s*\$")

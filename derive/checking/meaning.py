@@ -53,6 +53,8 @@ class Usage:
     labelled_entries: set[str] = field(default_factory=set)   # ... and an index of their own, x^{(i)}_d
     transposed: set[str] = field(default_factory=set)     # names written with a transpose, ψ^T
     compared: set[str] = field(default_factory=set)       # names a side of an equation inside an expression
+    letter_sizes: dict[str, str] = field(default_factory=dict)   # a summation letter -> its upper limit (d -> D)
+    index_letters: dict[str, tuple[str, str]] = field(default_factory=dict)  # X_{nd}: X -> (n, d), as first written
     # (1{y^{(i)} = j}: y holds class indices)
 
     @classmethod
@@ -83,6 +85,9 @@ class Usage:
                     self.transposed.add(key)
                 count = _index_count(item.sub) + labelled
                 self.arity[key] = max(self.arity.get(key, 0), count)
+                letters = _letters(item.sub)
+                if len(letters) == 2 and not labelled:
+                    self.index_letters.setdefault(key, (letters[0], letters[1]))
             if isinstance(item, Rel) and item.op == "=":
                 for side in (item.lhs, item.rhs):
                     if isinstance(side, Scripted) and _namelike(side.base) and (key := key_of(side.base)):
@@ -105,6 +110,7 @@ class Usage:
             var = key_of(_sum_variable(item.sub))
             if not var:
                 continue
+            self.letter_sizes.setdefault(var, size)
             batch, classes = _index_positions(items[position + 1:], var)
             votes = self.size_votes.setdefault(size, [0, 0])
             votes[0] += batch
@@ -138,6 +144,16 @@ def _index_count(sub: Node | None) -> int:
     return 1
 
 
+def _letters(sub: Node | None) -> tuple[str, ...]:
+    """The index letters of a subscript written as letters only (``nd``, ``{n,d}``), else ()."""
+    if isinstance(sub, Word) and not sub.command and sub.name.isalpha():
+        return tuple(sub.name)
+    if isinstance(sub, Group) and sub.kind in ("", ","):
+        found = tuple(letter for item in sub.items for letter in _letters(item))
+        return found if len(found) == sum(_index_count(item) for item in sub.items) else ()
+    return ()
+
+
 def _sum_variable(sub: Node | None) -> Node | None:
     inner = sub.items[0] if isinstance(sub, Group) and len(sub.items) == 1 else sub
     return inner.lhs if isinstance(inner, Rel) else inner
@@ -167,8 +183,8 @@ def _is_marker(node: Node) -> bool:
 
 
 def _namelike(node: Node) -> bool:
-    if isinstance(node, Word):
-        return node.name != "partial" and (node.command or len(node.name) <= 3)
+    if isinstance(node, Word):   # (y^LS, D_mean: a name with a label of its own)
+        return node.name != "partial" and (node.command or len(re.split(r"[_^]", node.name)[0]) <= 3)
     if isinstance(node, Accent):
         return _namelike(node.body)
     return isinstance(node, Group) and node.kind == "" and len(node.items) == 1 and _namelike(node.items[0])
@@ -249,12 +265,18 @@ class Definer:
                 and parameters[0].sub is not None and parameters[0].sup is None and _namelike(parameters[0].base)
             if of_entry:  # S(z_i) = e^{z_i} / Σ_j e^{z_j}: a function of one entry, read as S(z)_i
                 parameters, outer = (parameters[0].base,), parameters[0].sub
+            if not all(key_of(p) and _namelike(p) for p in parameters) and head.outer is None \
+                    and not of_entry and OWN + head.key not in self.v.scope:
+                # E(𝐰_1, ..., 𝐰_K) = ...: the arguments only name what E depends on; E is a quantity
+                self.v.scope.define(Quantity(OWN + head.key, (), reader.expr(rhs), line))
+                return
             bound: dict[str, sp.Expr] = {}
             for parameter in parameters:
                 name = key_of(parameter)
                 if not name or not _namelike(parameter):
                     raise Unsupported("a function's parameters must be names, as in \\sigma(x)")
-                vector = name in self.v.vector_keys or outer is not None
+                vector = outer is not None or _indexed_in(rhs, name) or name in self.v.vector_keys \
+                    and not _bare_in(rhs, name)   # σ(z) = 1/(1 + e^{-z}): z a number here, even if z_t elsewhere
                 internal = f"{head.key}.{name}"
                 bound[name] = own_vector(internal) if vector else own_scalar(internal)
             index = reader.indices(outer)[0] if outer is not None else None
@@ -301,6 +323,17 @@ def _col_of(node: Node) -> int:
     return getattr(node, "col", 0)
 
 
+def _indexed_in(node: Node, key: str) -> bool:
+    return any(isinstance(item, Scripted) and item.sub is not None and key_of(item.base) == key for item in walk(node))
+
+
+def _bare_in(node: Node, key: str) -> bool:
+    """Whether ``key`` appears in ``node`` without an index (as a number would)."""
+    subscripted = {id(item.base) for item in walk(node) if isinstance(item, Scripted) and item.sub is not None}
+    return any(isinstance(item, (Word, Accent)) and key_of(item) == key and id(item) not in subscripted
+               for item in walk(node))
+
+
 def _numeric(indices: Node | None) -> bool:
     """Whether a subscript is made of numbers only (y_0, p_{12})."""
     if isinstance(indices, Num):
@@ -341,6 +374,7 @@ def provisional_roles(document: Document, usage: Usage) -> Roles:
     except (ValueError, RecursionError, TypeError):  # definitions that contradict each other: infer nothing
         roles = Roles()
     roles.defined = {name[len(OWN):] for name in vocabulary.scope.quantities} | set(vocabulary.functions)
+    roles.functions = set(vocabulary.functions)
     roles.scope = vocabulary.scope
     if roles.target is None:
         roles.target = target_in_prose(document.prose())
@@ -371,7 +405,12 @@ def vocabulary_for(notation: Notation, explicit: set[str], roles: Roles, usage: 
     vocabulary.vector_keys = set(usage.vector_keys)
     vocabulary.sizes = dict(usage.sizes)
     vocabulary.arity = {key: count for key, count in usage.arity.items() if count <= 2}
-    vocabulary.columns = {key for key in usage.transposed if not usage.arity.get(key) and key not in usage.labelled}
+    vocabulary.later_functions = set(roles.functions)
+    vocabulary.columns = {key for key in usage.transposed if not usage.arity.get(key) and key not in usage.labelled
+                          and key not in vocabulary.vectors()}
+    vocabulary.matrix_shapes = {key: (usage.letter_sizes[a], usage.letter_sizes[b])   # X of X_{nd}: N × D
+                                for key, (a, b) in usage.index_letters.items()
+                                if usage.arity.get(key) == 2 and a in usage.letter_sizes and b in usage.letter_sizes}
     if "linear" in explicit and {vocabulary.weights, vocabulary.inputs, vocabulary.bias} & roles.defined:
         explicit = explicit - {"linear"}   # f = Uh + b with h = tanh(a) defined: the document's own layer
         vocabulary.own_layer = True
@@ -415,7 +454,8 @@ def vocabulary_for(notation: Notation, explicit: set[str], roles: Roles, usage: 
         vocabulary.logits, vocabulary.prob_symbols = NOBODY, set()
     if any(p in roles.defined and p != roles.found.get("probs") for p in vocabulary.prob_symbols):
         vocabulary.prob_symbols = set()
-    if vocabulary.labels in roles.defined:  # smoothed labels q_k = (1 - ε) 1{k = c} + ε/K: the document's own
+    if vocabulary.labels in roles.defined and "labels" not in explicit:  # smoothed labels q_k = (1 - ε) 1{k = c}
+        # + ε/K: the document's own (labels declared in front matter stay derive's, restated or not)
         vocabulary.own_labels, vocabulary.labels = vocabulary.labels, NOBODY
     vocabulary.label_inputs = {key: axis for key, axis in roles.label_inputs.items() if key != vocabulary.labels}
     for role in ("logits", "labels"):  # a default name written per example with an index of its own (x^{(i)}_d)
@@ -426,8 +466,8 @@ def vocabulary_for(notation: Notation, explicit: set[str], roles: Roles, usage: 
     taken = {vocabulary.logits, vocabulary.labels, *vocabulary.prob_symbols, *vocabulary.loss}
     if usage.matrix_mode:  # pᵀ, A : B, diag(p), dW: whole vectors and matrices are written as such (a
         # default name the document never indexes, the z of g(z), stays a scalar of its own)
-        vocabulary.matrix_names |= {name for name in vocabulary.vectors()
-                                    if explicit or name in usage.vector_keys or name in found.values()}
+        vocabulary.matrix_names |= {name for name in vocabulary.vectors() if explicit or name in usage.vector_keys
+                                    or name in found.values() or name in usage.transposed}
     if "linear" not in explicit and not roles.layer:
         for role in ("weights", "inputs", "bias"):
             name = getattr(vocabulary, role)

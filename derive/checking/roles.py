@@ -32,6 +32,7 @@ class Roles:
     defined: set[str] = field(default_factory=set)   # every key the document defines
     layer: tuple[str, ...] | None = None              # the logits as Σ_r W_jr x_r + b_j: W, x, b, input size
     scope: Scope | None = None                          # the definitions as first read, with no role assigned
+    functions: set[str] = field(default_factory=set)     # every function the document defines, anywhere
     label_inputs: dict[str, int] = field(default_factory=dict)  # undefined arrays multiplying log p in a loss
     # (Y_nk), with the position of their class index
 

@@ -41,6 +41,12 @@ class Word:
 
 
 @dataclass(frozen=True)
+class Label(Word):
+    r"""Letters written as text, ``\mathrm{LS}``, ``\text{mean}``, ``\operatorname{softmax}``: a word, never a
+    product of letters; as a script on a name (``y^{\mathrm{LS}}``, ``D_{\text{mean}}``) it is part of the name."""
+
+
+@dataclass(frozen=True)
 class Accent:
     """``\\hat{y}``, ``\\boldsymbol{\\theta}``: a decorated name."""
 
@@ -198,7 +204,7 @@ def _build(tree) -> Node:  # type: ignore[no-untyped-def]
             return Scripted(Accent(name, body.base, _col(kids[0])), body.sub)  # \hat{y_k} is \hat{y}_k
         return Accent(name, body, _col(kids[0]))
     if kind == "opname":
-        return Word(str(kids[1]), _col(kids[0]))
+        return Label(str(kids[1]), _col(kids[0]))
     if kind == "dots":
         return Word("dots", _col(kids[0]), command=True)
     if kind == "indicator":
@@ -239,6 +245,13 @@ def _script(node: Node, script) -> Node:  # type: ignore[no-untyped-def]
     if script.data == "prime":
         return Scripted(base.base, base.sub, base.sup, base.primes + 1)
     value = _build(script.children[1])
+    label, name = _label_of(value), base.base
+    if isinstance(name, Group) and name.kind == "" and len(name.items) == 1:
+        name = name.items[0]   # {y}^{\mathrm{LS}}
+    if label is not None and isinstance(name, Word) and base.sub is None and base.sup is None \
+            and not base.primes and (script.data == "sup" or isinstance(label, Label)):
+        mark = "^" if script.data == "sup" else "_"   # y^{LS}, D_{\text{mean}}: a name of its own
+        return Word(f"{name.name}{mark}{label.name}", name.col, name.command)
     if script.data == "sub":
         if base.sub is not None:
             raise Unsupported("double subscript", _col(script.children[0]))
@@ -246,6 +259,21 @@ def _script(node: Node, script) -> Node:  # type: ignore[no-untyped-def]
     if base.sup is not None:
         raise Unsupported("double superscript", _col(script.children[0]))
     return Scripted(base.base, base.sub, value, base.primes)
+
+
+def _label_of(value: Node) -> Word | None:
+    r"""The word of a script that labels a name rather than indexing or powering it: text (\mathrm{LS}) of two
+    letters or more, or capitals (LS, CE); else None."""
+    if isinstance(value, Group) and value.kind == "" and len(value.items) == 1:
+        value = value.items[0]
+    if isinstance(value, Label) and len(value.name) > 1 and value.name.isalpha():
+        return value
+    if isinstance(value, Group) and value.kind == "(" and len(value.items) == 1 and isinstance(value.items[0], Num) \
+            and value.items[0].value.isdigit():   # W^{(2)}: the weights of layer 2, not a square
+        return Word(f"({value.items[0].value})", value.col)
+    if isinstance(value, Word) and not value.command and len(value.name) > 1 and value.name.isupper():
+        return value
+    return None
 
 
 def _token(token) -> Node:  # type: ignore[no-untyped-def]
