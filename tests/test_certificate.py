@@ -1,11 +1,15 @@
 """Every step of every certificate re-checked with plain SymPy: ``doit`` and ``evalf``, nothing shared with
-derive's own verifier (which uses its own dual-number evaluator)."""
+derive's own verifier (which uses its own dual-number evaluator).
+
+A side evaluated at a point is evaluated once per test process: consecutive steps share a side, and the sides of
+a combined step are sides of the single steps, at the same points."""
 
 from __future__ import annotations
 
 import itertools
 import json
 import random
+from functools import lru_cache
 
 import pytest
 import sympy
@@ -17,6 +21,7 @@ from sympy.functions.elementary.piecewise import ExprCondPair
 NAMESPACE = {name: getattr(sympy, name) for name in dir(sympy)} | {"ExprCondPair": ExprCondPair}
 
 
+@lru_cache(maxsize=None)
 def load(text: str) -> sympy.Expr:
     return eval(text, dict(NAMESPACE))  # our own certificate, not user input
 
@@ -25,11 +30,17 @@ DETAILS = ("full", "notes", "brief")
 
 
 def certificate(name: str, *notation: str, method: str = "index", detail: str = "notes") -> dict:
+    return json.loads(_certificate_text(name, notation, method, detail))
+
+
+@lru_cache(maxsize=None)
+def _certificate_text(name: str, notation: tuple[str, ...], method: str, detail: str) -> str:
+    """What ``derive show NAME --format json`` prints, asked once per test process."""
     args = ["show", name, "--format", "json", "--method", method, "--detail", detail] + \
         [f"--notation={n}" for n in notation]
     done = run_cli(*args)
     assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
+    return done.stdout
 
 
 def points(cert: dict, step: dict, sizes=(2, 3), per_size: int = 6):
@@ -57,6 +68,18 @@ def written_out(node: sympy.Sum) -> sympy.Expr:
     body, (var, lower, upper) = node.function, node.limits[0]
     terms = sympy.Add(*(body.xreplace({var: value}) for value in range(int(lower), int(upper) + 1)))
     return terms if len(node.limits) == 1 else written_out(sympy.Sum(terms, *node.limits[1:]))
+
+
+_VALUES: dict[tuple, float] = {}
+
+
+def value_of(cert: dict, side: dict, n: int, assign: dict, arrays: dict) -> float:
+    """The value of a side of a step (its ``sympy`` text) at a point; each (side, point) computed once."""
+    key = (json.dumps(cert["definitions"], sort_keys=True), side["sympy"], n, tuple(sorted(assign.items())),
+           tuple((name, tuple(sorted(entries.items()))) for name, entries in sorted(arrays.items())))
+    if key not in _VALUES:
+        _VALUES[key] = value(cert, load(side["sympy"]), n, assign, arrays)
+    return _VALUES[key]
 
 
 def value(cert: dict, expr: sympy.Expr, n: int, assign: dict, arrays: dict) -> float:
@@ -110,18 +133,20 @@ def random_point(n: int, rng: random.Random, hot: int | None, one_hot: bool, bat
 
 
 @pytest.mark.parametrize("detail", DETAILS)
-@pytest.mark.parametrize("name, method", ROUTES)
+@pytest.mark.parametrize("name, method", [  # the details of a route run in one process: they share values
+    pytest.param(*route, marks=pytest.mark.xdist_group("certificate-" + "-".join(route))) for route in ROUTES])
 def test_every_step_rechecks_with_plain_sympy(name, method, detail):
     cert = certificate(name, method=method, detail=detail)
     assert cert["steps"] and cert["detail"] == detail
     for number, step in enumerate(cert["steps"], 1):
         assert step["verified"] is True
         assert step["rule"] in step["rules"] and (detail != "full" or step["rules"] == [step["rule"]])
-        before, after = load(step["before"]["sympy"]), load(step["after"]["sympy"])
+        for side in ("before", "after"):
+            assert isinstance(load(step[side]["sympy"]), sympy.Basic)  # both sides read back as SymPy
         per_size = 3 if name.startswith("linear") else 6  # plain SymPy writes out every sum: a layer is large
         for n, assign, rng in points(cert, step, sizes=(2, 3), per_size=per_size):
             arrays = random_point(n, rng, assign.get("c"), "one-hot" in step["assumes"], bool(cert["symbols"]["batch"]))
-            a, b = (value(cert, side, n, assign, arrays) for side in (before, after))
+            a, b = (value_of(cert, step[side], n, assign, arrays) for side in ("before", "after"))
             assert a == pytest.approx(b, rel=1e-9, abs=1e-12), (name, number, step["rule"], n, assign)
 
 
@@ -137,7 +162,7 @@ def test_a_layer_without_a_bias_rechecks_with_plain_sympy(method):
         assert not any(e.base.label.name == "b" for side in (before, after) for e in side.atoms(sympy.Indexed))
         for n, assign, rng in points(cert, step, sizes=(2,), per_size=3):
             arrays = random_point(n, rng, assign.get("c"), "one-hot" in step["assumes"], bool(cert["symbols"]["batch"]))
-            a, b = (value(cert, side, n, assign, arrays) for side in (before, after))
+            a, b = (value_of(cert, step[side], n, assign, arrays) for side in ("before", "after"))
             assert a == pytest.approx(b, rel=1e-9, abs=1e-12), (method, number, step["rule"], n, assign)
 
 

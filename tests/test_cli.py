@@ -9,7 +9,9 @@ import sys
 
 import pytest
 
-from helpers import NAMES, ROUTES, run_cli
+import derive
+
+from helpers import NAMES, ROUTES, run_cli, run_cold
 
 
 def test_list_names_every_entry():
@@ -33,6 +35,8 @@ def test_every_name_in_every_format(name, method, fmt):
     assert done.stdout.strip() and not done.stderr
     if fmt in ("json", "ipynb"):
         json.loads(done.stdout)
+    if fmt == "json":  # the certificate test_certificate re-checks, whichever way it is asked for
+        assert done.stdout == derive.derivation(name, method).to_json()
 
 
 @pytest.mark.parametrize("args, fragment", [
@@ -128,3 +132,22 @@ def test_the_template_cache_changes_nothing_but_speed(tmp_path):
                              text=True, env=dict(os.environ, TMPDIR=str(tmp_path))) for _ in range(2)]
     assert plain.returncode == 0 and all(c.stdout == plain.stdout for c in cached)
     assert list(tmp_path.glob("_jinja2-cache-*/*.cache"))  # compiled once, then read back
+
+
+STEP = "$$\n\\frac{\\partial L}{\\partial z_k} = y_k - \\hat{y}_k\n$$\n"
+
+
+@pytest.mark.parametrize("args, stdin", [
+    (["list"], None),
+    (["show", "softmax-cross-entropy", "--format", "json"], None),
+    (["show", "linear-softmax-cross-entropy", "--method", "differentials", "--detail", "brief", "--format", "latex"],
+     None),
+    (["show", "no-such"], None),
+    (["check", "-", "--format", "json"], STEP),
+    (["embed", "-"], "Intro\n<!-- derive: show cross-entropy -->\n<!-- derive: end -->\n"),
+], ids=["list", "json", "latex", "unknown", "check", "embed"])
+def test_the_command_line_of_the_tests_is_the_command_line(args, stdin):
+    """run_cli forks each process from a Python that has imported derive; started from scratch, the same command
+    gives the same exit code, output and errors."""
+    warm, cold = run_cli(*args, stdin=stdin), run_cold(*args, stdin=stdin)
+    assert (warm.returncode, warm.stdout, warm.stderr) == (cold.returncode, cold.stdout, cold.stderr)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import stat
 import subprocess
 import sys
@@ -24,7 +23,7 @@ from derive.errors import DeriveError, InputError, UsageError
 from derive.reading import MAX_BYTES, front_matter, read_text
 from derive.verify import Counterexample
 
-from helpers import ROOT
+from helpers import ROOT, run_cli
 
 TIMEOUT = 20
 MEMORY = 2 << 30
@@ -45,19 +44,9 @@ TEX_ESCAPE = "logits=^^5cinput^^7bsecret.txt^^7d"
 STEP = "$$\n\\frac{\\partial L}{\\partial a_k} = p_k - y_k\n$$\n"
 
 
-def _limit_memory() -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (MEMORY, MEMORY))
-
-
 def run(*args: str, stdin: bytes | None = None, stdin_file: str | None = None) -> subprocess.CompletedProcess:
     """The CLI as a user runs it, bounded in time and memory; output kept as bytes to see raw control characters."""
-    handle = open(stdin_file, "rb") if stdin_file else None
-    try:
-        return subprocess.run([sys.executable, "-m", "derive", *args], capture_output=True, timeout=TIMEOUT,
-                              input=stdin, stdin=handle, cwd=ROOT, preexec_fn=_limit_memory)
-    finally:
-        if handle:
-            handle.close()
+    return run_cli(*args, stdin_bytes=stdin, stdin_path=stdin_file, text=False, memory=MEMORY, timeout=TIMEOUT)
 
 
 def assert_clean_error(done: subprocess.CompletedProcess, code: int = 2, *needles: str) -> str:

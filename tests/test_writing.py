@@ -37,8 +37,7 @@ def test_in_place_keeps_the_mode(tmp_path):
 @pytest.mark.parametrize("umask", [0o022, 0o002, 0o077])
 def test_a_new_file_gets_the_umask_default(tmp_path, umask):
     out = tmp_path / "new.tex"
-    done = subprocess.run([sys.executable, "-m", "derive", "show", "cross-entropy", "--format", "latex",
-                           "-o", str(out)], capture_output=True, text=True, preexec_fn=lambda: os.umask(umask))
+    done = run_cli("show", "cross-entropy", "--format", "latex", "-o", str(out), umask=umask)
     assert done.returncode == 0, done.stderr
     assert stat.S_IMODE(out.stat().st_mode) == 0o666 & ~umask
 
