@@ -31,6 +31,7 @@ CASES = {
     "derive show label-smoothing-cross-entropy": (
         [sys.executable, "-m", "derive", "show", "label-smoothing-cross-entropy"], 2.0),
     "derive show multiclass-hinge": ([sys.executable, "-m", "derive", "show", "multiclass-hinge"], 2.0),
+    "derive show two-layer-network": ([sys.executable, "-m", "derive", "show", "two-layer-network"], 2.5),
     "derive --help": ([sys.executable, "-m", "derive", "--help"], 0.35),
     "derive check (17 steps)": (
         [sys.executable, "-m", "derive", "check", str(HERE / "derivation_17_steps.md")], 2.5),

@@ -240,7 +240,7 @@ def derivation(name: str, method: str = "index", detail: str = "notes", **notati
     chosen = notation_from(dict(info.notation) | notation)  # the entry's own defaults (σ for the sigmoid)
     from .plans import build
 
-    built = build(name, chosen.target, method, detail, bias=chosen.linear_bias)
+    built = build(name, chosen.target, method, detail, bias=chosen.linear_bias, activation=chosen.activation)
     from .render import notation_keys
 
     keys = notation_keys(built)  # the optional roles it prints (a batch size N, a temperature T)

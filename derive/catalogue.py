@@ -71,6 +71,12 @@ CATALOGUE: dict[str, Entry] = {e.name: e for e in (
           "dL/dw_c = -(number of positive margins) x^T",
           (("gradient", "The gradient by one weight"), ("rows", "The rows of the gradient")),
           group="other losses", notation=(("logits", "s"),)),
+    Entry("two-layer-network", "Backpropagation through a two-layer network",
+          "h = f(W1 x + b1) with f = tanh or ReLU, yhat = softmax(W2 h + b2): dL/dW2 = (yhat - y) h^T, "
+          "delta1 = (W2^T (yhat - y)) * f'(a), dL/dW1 = delta1 x^T, by index and as matrices",
+          (("output-bias", "The output bias"), ("output-weights", "The output weights"),
+           ("hidden-bias", "The hidden bias: the error sent back"), ("hidden-weights", "The hidden weights")),
+          group="layers and networks"),
 )}
 
 GROUPS = ("softmax family", "other losses", "layers and networks")

@@ -99,6 +99,8 @@ def varies(expr: sp.Basic) -> bool:
 
 def shape_of(expr: sp.Basic) -> tuple[sp.Expr, sp.Expr]:
     """The shape of a matrix expression, checked factor by factor (SymPy lets n×1 times m×1 through)."""
+    if hasattr(expr, "derive_shape"):  # a family's own matrix expression (the network's f'(a), ⊙)
+        return expr.derive_shape()
     if isinstance(expr, (sp.MatrixSymbol, sp.Identity, sp.OneMatrix, RowOf)):
         return expr.shape
     if isinstance(expr, sp.DiagMatrix):
@@ -178,6 +180,8 @@ def derivative_entry(expr: sp.Derivative, row: sp.Expr, col: sp.Expr) -> sp.Expr
 
 def matrix_entry(expr: sp.Basic, row: sp.Expr, col: sp.Expr) -> sp.Expr:
     """Entry (row, col), 1-based, of a matrix expression, in index notation: ((p - y) x^T)_{kl} = (p_k - y_k) x_l."""
+    if hasattr(expr, "derive_entry"):  # a family's own matrix expression (the network's f'(a), ⊙)
+        return expr.derive_entry(row, col)
     if isinstance(expr, sp.Derivative) and isinstance(expr.variables[0], sp.MatrixExpr):
         return derivative_entry(expr, row, col)
     if isinstance(expr, sp.Mul) and not isinstance(expr, sp.MatrixExpr) and is_matrix(expr):

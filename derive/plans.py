@@ -26,6 +26,7 @@ from .matrices import MatrixDifferential, product
 from .errors import EngineError, UsageError
 from .families import hessian, hinge, sigmoid
 from .families.softmax.plan import PLANS as SOFTMAX_FAMILY
+from .families.network import PLANS as NETWORK
 from .model import D, TotalDifferential, Model, j, k, yhat, z
 from .notation import Notation, Target
 
@@ -254,14 +255,16 @@ PLANS: dict[tuple[str, str], tuple[Callable[[Tracer, str], None], Callable[[Targ
     **sigmoid.PLANS,
     **hessian.PLANS,
     **hinge.PLANS,
+    **NETWORK,
     **SOFTMAX_FAMILY,
 }
 
-_TRACED: dict[tuple[str, str, Target, bool], Derivation] = {}
-_BUILT: dict[tuple[str, str, Target, bool, str], Derivation] = {}
+_TRACED: dict[tuple[str, str, Target, bool, int], Derivation] = {}
+_BUILT: dict[tuple[str, str, Target, bool, str, str], Derivation] = {}
 
 
-def trace(name: str, target: Target = Target(), method: str = "index", bias: bool = True) -> Derivation:
+def trace(name: str, target: Target = Target(), method: str = "index", bias: bool = True,
+          activation: str = "tanh") -> Derivation:
     """Run a catalogue plan without verifying it (cached per process: notation only changes the printing).
     ``bias`` False takes the bias out of a linear layer (written f_j = w_j x); other derivations ignore it.
 
@@ -270,7 +273,9 @@ def trace(name: str, target: Target = Target(), method: str = "index", bias: boo
     plan, make_model = PLANS[(name, method)]
     model = make_model(target)
     bias = bias or not model.linear
-    key = (name, method, target, bias)
+    if hasattr(model, "kind"):  # the network's hidden activation (the notation's ``activation``)
+        model = dataclasses.replace(model, kind=int(activation == "relu"))
+    key = (name, method, target, bias, getattr(model, "kind", 0))
     if key not in _TRACED:
         info = entry(name)
         tracer = Tracer(dataclasses.replace(model, bias=bias))
@@ -287,15 +292,15 @@ def trace(name: str, target: Target = Target(), method: str = "index", bias: boo
 
 
 def build(name: str, target: Target = Target(), method: str = "index", detail: str = "full",
-          bias: bool = True) -> Derivation:
+          bias: bool = True, activation: str = "tanh") -> Derivation:
     """Build a catalogue derivation at a level of detail and verify every step it shows (a step that fails
     raises EngineError). A combined step is verified as one step, from its own two sides. ``bias``: as in
     :func:`trace`."""
     if detail not in DETAILS:
         raise UsageError(f"unknown detail {detail!r} (known: {', '.join(DETAILS)})")
-    key = (name, method, target, bias, detail)
+    key = (name, method, target, bias, detail, activation)
     if key not in _BUILT:
-        traced = trace(name, target, method, bias)
+        traced = trace(name, target, method, bias, activation)
         steps = at_level(traced.steps, detail)
         derivation = dataclasses.replace(traced, steps=steps, detail=detail)
         for each in derivation.parts:

@@ -112,7 +112,8 @@ def sample_points(model: "mdl.Model", free: set[sp.Symbol], case: Case | None,
     drawn = 0
     one_hot = "one-hot" in assumes and labels_used
     hot_symbol = model.label_index or mdl.h
-    indices = {x for x in free if x.is_integer and x not in mdl.SIZE_SYMBOLS}
+    own_sizes = set(getattr(model, "sizes", lambda _: {})(CLASS_SIZES[0]))  # a family's sizes (H) are no indices
+    indices = {x for x in free if x.is_integer and x not in mdl.SIZE_SYMBOLS and x not in own_sizes}
     input_set = set(model.input_indices) if model.linear else set()
     class_syms = sorted(indices - set(model.example_indices) - input_set, key=lambda x: x.name)
     if (one_hot or model.target.kind == "class") and hot_symbol not in class_syms:
@@ -120,14 +121,15 @@ def sample_points(model: "mdl.Model", free: set[sp.Symbol], case: Case | None,
     example_syms = sorted(indices & set(model.example_indices), key=lambda x: x.name)
     input_syms = sorted(indices & input_set, key=lambda x: x.name)
     batch_sizes = BATCH_SIZES if model.batch else (1,)
-    for size in CLASS_SIZES:
+    for size in getattr(model, "class_sizes", CLASS_SIZES):  # a family may check at fewer sizes
         width = size + 1 if model.linear else 0  # input size distinct from the class count: shapes show
         for batch in batch_sizes:
             for classes in index_assignments(class_syms, size, case, rng):
                 for examples in index_assignments(example_syms, batch, case, rng):
                     for inputs in index_assignments(input_syms, width, case, rng):
-                        for _ in range(DRAWS):
+                        for _ in range(getattr(model, "draws", DRAWS)):
                             ints = {mdl.n: size, mdl.N: batch if model.batch else size, mdl.M: width or size, **classes, **examples, **inputs}
+                            ints.update(getattr(model, "sizes", lambda _: {})(size))  # a family's own sizes
                             drawn += 1
                             own = Inputs(f"{seed}:{drawn}", quantities.positive, defined,
                                          labels=dict(quantities.labels), assumes=tuple(assumes))
@@ -181,6 +183,8 @@ def _point(model: "mdl.Model", ints: dict[sp.Symbol, int], size: int, batch: int
     if model.batch and model.linear:
         for col in range(1, width + 1):
             arrays["x"][(col,)] = arrays["x"][(1, col)]
+    if hasattr(model, "fill_point"):  # a family whose logits are computed from its own inputs (a network)
+        model.fill_point(arrays, ints)
     for name in getattr(model, "scalars", ()):  # a family's scalar inputs (the sigmoid's logit z and label y)
         arrays[name] = {(): rng.uniform(-2.0, 2.0)}
     return Point(ints=ints, arrays=arrays), labels
@@ -233,7 +237,9 @@ def check_equal(model: "mdl.Model", lhs: sp.Expr, rhs: sp.Expr, case: Case | Non
         count += 1
         if not close(a, b):
             sizes = {"n": point.ints[mdl.n]} | ({"N": point.ints[mdl.N]} if model.batch else {})
-            indices = {s.name: v for s, v in point.ints.items() if s not in mdl.SIZE_SYMBOLS}
+            own_sizes = set(getattr(model, "sizes", lambda _: {})(point.ints[mdl.n]))
+            sizes |= {s.name: point.ints[s] for s in own_sizes}
+            indices = {s.name: v for s, v in point.ints.items() if s not in mdl.SIZE_SYMBOLS and s not in own_sizes}
             return Outcome(False, count, Counterexample(sizes, indices, a, b, tuple(labels)))
     return Outcome(True, count)
 

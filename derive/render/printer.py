@@ -38,7 +38,8 @@ class NotationMixin:
         weights, inputs, bias = notation.linear_names[1:]
         self.quantity_names = {"yhat": notation.probs_symbol, "y": notation.labels, "z": notation.logits,
                                "ell": notation.loss, "W": weights, "x": inputs, "b": bias,
-                               "ysmooth": f"{{{notation.labels}}}^{{\\mathrm{{LS}}}}"}
+                               "ysmooth": f"{{{notation.labels}}}^{{\\mathrm{{LS}}}}",
+                               "W1": "{W^{(1)}}", "b1": "{b^{(1)}}", "W2": "{W^{(2)}}", "b2": "{b^{(2)}}"}  # the network
         if self.label_name in used:
             spare = next(x for x in SPARE_INDEX_NAMES if x not in used)
             self.index_names[sp.Symbol(self.label_name, integer=True)] = spare
@@ -82,8 +83,9 @@ class NotationMixin:
     def matrix_product(self, expr: sp.MatMul, bracket) -> str:  # type: ignore[no-untyped-def]
         """A B C as juxtaposition; sums and inner products (1ᵀy) in brackets, a sign in front."""
         number, scalar = sp.Mul(*(a for a in expr.args if not isinstance(a, sp.MatrixExpr))).as_coeff_Mul()
-        texts = [bracket(self._print(a)) if isinstance(a, (sp.MatAdd, sp.MatMul)) else self._print(a)
-                 for a in expr.args if isinstance(a, sp.MatrixExpr)]
+        grouped = (sp.MatAdd, sp.MatMul)  # and a family's u ⊙ v (bracket_in_product): the product binds across it
+        texts = [bracket(self._print(a)) if isinstance(a, grouped) or getattr(a, "bracket_in_product", False)
+                 else self._print(a) for a in expr.args if isinstance(a, sp.MatrixExpr)]
         if scalar != 1:  # a scalar factor such as (ŷ_k − 1[k = c]) in front of xᵀ
             texts.insert(0, bracket(self._print(scalar)) if isinstance(scalar, sp.Add) else self._print(scalar))
         if abs(number) != 1:
