@@ -6,8 +6,9 @@ import atexit
 import json
 import locale
 import os
-import select
+import shlex
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -76,63 +77,108 @@ def _text(data: bytes) -> str:
     return data.decode(locale.getpreferredencoding(False)).replace("\r\n", "\n").replace("\r", "\n")
 
 
-# The forking server: one per test process, started on first use. It reads one request per line (JSON) and
-# forks a child that sets up the request's process state and runs derive's __main__ exactly as ``python -m``
-# does; it answers "pid N" when the child starts and "exit STATUS" when it has been reaped.
-_SERVER = r'''
-import json, os, sys
-requests, answers = os.fdopen(os.dup(0), "r"), os.fdopen(os.dup(1), "w")
+# The forking server: one per test process, started on first use. It listens on a Unix socket; for each
+# connection it forks a handler that receives the request (JSON) with the three descriptors that become the
+# child's standard input, output and error, forks the child, answers "pid N", reaps the child and answers
+# "exit CODE". The child sets up the request's process state and runs derive's __main__ as ``python -m`` does.
+_SERVER = r"""
+import json, os, signal, socket, sys
 null = os.open(os.devnull, os.O_RDWR)
+ready = os.fdopen(os.dup(1), "w")
 os.dup2(null, 0); os.dup2(null, 1)
-import runpy, random, traceback
+import random, runpy, traceback
 import sympy
 import derive, derive.cli, derive.api, derive.plans, derive.render, derive.render.certificate  # noqa: F401
 import derive.embed, derive.reading, derive.checking.judge  # noqa: F401
-answers.write("ready\n"); answers.flush()
-for line in requests:
-    job = json.loads(line)
+
+
+def run(job, descriptors):
+    code = 1
+    try:
+        for target, fd in enumerate(descriptors):
+            os.dup2(fd, target)
+        os.closerange(3, 1 << 16)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        if job["memory"] is not None:
+            import resource
+            resource.setrlimit(resource.RLIMIT_AS, (job["memory"], job["memory"]))
+        os.umask(job["umask"])
+        os.chdir(job["cwd"])
+        os.environ.clear(); os.environ.update(job["env"])
+        sys.path[0] = os.getcwd()                     # as python -m sets it
+        sys.argv = ["-m", *job["argv"]]
+        random.seed()                                 # a fresh process draws its own seed
+        try:
+            runpy.run_module("derive", run_name="__main__", alter_sys=True)
+            code = 0
+        except SystemExit as stop:                    # as the interpreter reports it
+            if stop.code is None:
+                code = 0
+            elif isinstance(stop.code, int):
+                code = stop.code & 0xFF
+            else:
+                print(stop.code, file=sys.stderr); code = 1
+        except BaseException:
+            traceback.print_exc(); code = 1
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except Exception:
+                code = code or 120
+    finally:
+        os._exit(code)
+
+
+def handle(connection):
+    data, descriptors, _, _ = socket.recv_fds(connection, 1 << 16, 3)
+    while not data.endswith(b"\n"):
+        more = connection.recv(1 << 16)
+        if not more:
+            return
+        data += more
     sys.stdout.flush(); sys.stderr.flush()
     pid = os.fork()
     if pid == 0:
-        code = 1
-        try:
-            os.dup2(os.open(job["stdin"] or os.devnull, os.O_RDONLY), 0)
-            for fd, path in ((1, job["stdout"]), (2, job["stderr"])):
-                os.dup2(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), fd)
-            os.closerange(3, 1 << 16)
-            if job["memory"] is not None:
-                import resource
-                resource.setrlimit(resource.RLIMIT_AS, (job["memory"], job["memory"]))
-            if job["umask"] is not None:
-                os.umask(job["umask"])
-            os.chdir(job["cwd"])
-            os.environ.clear(); os.environ.update(job["env"])
-            sys.path[0] = os.getcwd()                     # as python -m sets it
-            sys.argv = ["-m", *job["argv"]]
-            random.seed()                                 # a fresh process draws its own seed
-            try:
-                runpy.run_module("derive", run_name="__main__", alter_sys=True)
-                code = 0
-            except SystemExit as stop:                    # as the interpreter reports it
-                if stop.code is None:
-                    code = 0
-                elif isinstance(stop.code, int):
-                    code = stop.code & 0xFF
-                else:
-                    print(stop.code, file=sys.stderr); code = 1
-            except BaseException:
-                traceback.print_exc(); code = 1
-            for stream in (sys.stdout, sys.stderr):
-                try:
-                    stream.flush()
-                except Exception:
-                    code = code or 120
-        finally:
-            os._exit(code)
-    answers.write(f"pid {pid}\n"); answers.flush()
+        connection.close()
+        run(json.loads(data), descriptors)
+    for fd in descriptors:
+        os.close(fd)
+    connection.sendall(f"pid {pid}\n".encode())
     _, status = os.waitpid(pid, 0)
-    answers.write(f"exit {os.waitstatus_to_exitcode(status)}\n"); answers.flush()
-'''
+    connection.sendall(f"exit {os.waitstatus_to_exitcode(status)}\n".encode())
+
+
+listener = socket.socket(socket.AF_UNIX)
+listener.bind(sys.argv[1])
+listener.listen(64)
+signal.signal(signal.SIGCHLD, signal.SIG_IGN)         # handlers are reaped by the system
+ready.write("ready\n"); ready.close()
+while True:
+    connection, _ = listener.accept()
+    if os.fork() == 0:
+        listener.close()
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        try:
+            handle(connection)
+        finally:
+            os._exit(0)
+    connection.close()
+"""
+
+# What a command started from the README's shell sends: its own arguments, directory, environment, umask and
+# standard streams; it exits with the code the server reports.
+_CLIENT = r"""
+import json, os, socket, sys
+mask = os.umask(0); os.umask(mask)
+job = {"argv": sys.argv[2:], "cwd": os.getcwd(), "env": dict(os.environ), "memory": None, "umask": mask}
+connection = socket.socket(socket.AF_UNIX)
+connection.connect(sys.argv[1])
+socket.send_fds(connection, [json.dumps(job).encode() + b"\n"], [0, 1, 2])
+answers = connection.makefile("r")
+answers.readline()
+code = int(answers.readline().split()[1])
+sys.exit(code if code >= 0 else 128 - code)
+"""
 
 
 class _Warm:
@@ -140,31 +186,40 @@ class _Warm:
 
     def __init__(self) -> None:
         self.server: subprocess.Popen | None = None
+        self.address = ""
 
-    def start(self) -> subprocess.Popen:
+    def start(self) -> str:
+        """The address of the server, started if it is not running."""
         if self.server is None or self.server.poll() is not None:
-            self.server = subprocess.Popen([sys.executable, "-c", _SERVER], stdin=subprocess.PIPE,
-                                           stdout=subprocess.PIPE, cwd=ROOT, text=True, bufsize=1)
+            self.address = os.path.join(tempfile.mkdtemp(prefix="derive-cli-"), "socket")
+            self.server = subprocess.Popen([sys.executable, "-c", _SERVER, self.address], stdout=subprocess.PIPE,
+                                           stdin=subprocess.DEVNULL, cwd=ROOT, text=True)
             assert self.server.stdout.readline() == "ready\n", "the CLI server did not start"
-            atexit.register(self.stop)
-        return self.server
+            atexit.register(self.stop, self.server, self.address)
+        return self.address
 
-    def stop(self) -> None:
-        if self.server is not None and self.server.poll() is None:
-            self.server.stdin.close()
-            self.server.wait(timeout=30)
+    @staticmethod
+    def stop(server: subprocess.Popen, address: str) -> None:
+        server.kill()
+        server.wait()
+        Path(address).unlink(missing_ok=True)
+        os.rmdir(os.path.dirname(address))
 
-    def _answer(self, server: subprocess.Popen, timeout: float | None) -> str | None:
-        if timeout is not None and not select.select([server.stdout], [], [], timeout)[0]:
-            return None
-        line = server.stdout.readline()
-        assert line, "the CLI server died"
-        return line.split()[1]
+    def shim(self, folder: Path) -> Path:
+        """A ``derive`` command in ``folder`` for shells, which the server runs."""
+        script = folder / "derive"
+        script.write_text(f"#!/bin/sh\nexec {shlex.quote(sys.executable)} -S -c {shlex.quote(_CLIENT)} "
+                          f"{shlex.quote(self.start())} \"$@\"\n")
+        script.chmod(0o755)
+        return script
 
     def run(self, argv: list[str], cwd: Path, timeout: float, stdin: str | None = None,
             stdin_bytes: bytes | None = None, stdin_path: str | None = None, text: bool = True,
             memory: int | None = None, umask: int | None = None) -> subprocess.CompletedProcess:
-        server = self.start()
+        address = self.start()
+        if umask is None:  # a child inherits its parent's
+            umask = os.umask(0)
+            os.umask(umask)
         with tempfile.TemporaryDirectory(prefix="derive-cli-") as scratch:
             files = {name: os.path.join(scratch, name) for name in ("stdin", "stdout", "stderr")}
             if stdin is not None:
@@ -172,22 +227,42 @@ class _Warm:
             if stdin_bytes is not None:
                 Path(files["stdin"]).write_bytes(stdin_bytes)
                 stdin_path = files["stdin"]
-            job = {"argv": argv, "cwd": str(cwd), "env": dict(os.environ), "stdin": stdin_path,
-                   "stdout": files["stdout"], "stderr": files["stderr"], "memory": memory, "umask": umask}
-            server.stdin.write(json.dumps(job) + "\n")
-            server.stdin.flush()
-            pid = int(self._answer(server, None))
-            code = self._answer(server, timeout)
-            if code is None:
-                os.kill(pid, signal.SIGKILL)
-                self._answer(server, None)
+            job = {"argv": argv, "cwd": str(cwd), "env": dict(os.environ), "memory": memory, "umask": umask}
+            descriptors = [os.open(stdin_path or os.devnull, os.O_RDONLY)] + \
+                [os.open(files[name], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600) for name in ("stdout", "stderr")]
+            with socket.socket(socket.AF_UNIX) as connection:
+                try:
+                    connection.connect(address)
+                    socket.send_fds(connection, [json.dumps(job).encode() + b"\n"], descriptors)
+                finally:
+                    for fd in descriptors:
+                        os.close(fd)
+                answers = connection.makefile("rb")
+                pid = int(answers.readline().split()[1])
+                connection.settimeout(timeout)
+                try:
+                    code: int | None = int(answers.readline().split()[1])
+                except TimeoutError:
+                    code = None
+                    os.kill(pid, signal.SIGKILL)
             out, err = (Path(files[name]).read_bytes() for name in ("stdout", "stderr"))
         if text:
             out, err = _text(out), _text(err)
         command = [sys.executable, "-m", "derive", *argv]
         if code is None:
             raise subprocess.TimeoutExpired(command, timeout, out, err)
-        return subprocess.CompletedProcess(command, int(code), out, err)
+        return subprocess.CompletedProcess(command, code, out, err)
 
 
 _WARM = _Warm()
+
+
+def derive_command(folder: Path) -> Path:
+    """A ``derive`` executable in ``folder`` for shell examples (run as run_cli runs it; DERIVE_TEST_COLD_CLI=1:
+    ``python -m derive``)."""
+    if os.environ.get("DERIVE_TEST_COLD_CLI") == "1":
+        script = folder / "derive"
+        script.write_text(f"#!/bin/sh\nexec {shlex.quote(sys.executable)} -m derive \"$@\"\n")
+        script.chmod(0o755)
+        return script
+    return _WARM.shim(folder)

@@ -34,16 +34,24 @@ def pdflatex(tex: str, workdir: Path) -> subprocess.CompletedProcess:
 
 @pytest.mark.parametrize("name, method", ROUTES)
 def test_latex_compiles(name, method, tmp_path):
+    """Each standalone document on its own; the fragments of every notation in one document, each in a group of
+    its own (if that fails, each fragment is compiled on its own to name the one that fails)."""
     require_tool(shutil.which("pdflatex") is not None, "pdflatex (texlive-latex-base)")
-    for number, notation in enumerate(NOTATIONS):
-        result = derive.derivation(name, method, **notation)
-        for kind, tex in (("standalone", result.latex(standalone=True)),
-                          ("fragment", PREAMBLE + result.latex() + "\n\\end{document}\n")):
-            work = tmp_path / f"{number}-{kind}"
-            work.mkdir()
-            done = pdflatex(tex, work)
-            errors = [line for line in done.stdout.splitlines() if line.startswith("!")]
-            assert done.returncode == 0 and (work / "doc.pdf").exists(), (name, notation, kind, errors)
+    results = [derive.derivation(name, method, **notation) for notation in NOTATIONS]
+    documents = {(number, "standalone"): result.latex(standalone=True) for number, result in enumerate(results)}
+    fragments = {(number, "fragment"): result.latex() for number, result in enumerate(results)}
+    together = tmp_path / "fragments"
+    together.mkdir()
+    done = pdflatex(PREAMBLE + "\n\\clearpage\n".join(f"\\begingroup\n{tex}\n\\endgroup" for tex in fragments.values())
+                    + "\n\\end{document}\n", together)
+    if done.returncode != 0 or not (together / "doc.pdf").exists():
+        documents |= {key: PREAMBLE + tex + "\n\\end{document}\n" for key, tex in fragments.items()}
+    for (number, kind), tex in documents.items():
+        work = tmp_path / f"{number}-{kind}"
+        work.mkdir()
+        done = pdflatex(tex, work)
+        errors = [line for line in done.stdout.splitlines() if line.startswith("!")]
+        assert done.returncode == 0 and (work / "doc.pdf").exists(), (name, NOTATIONS[number], kind, errors)
 
 
 MATH = re.compile(r"```math\n(?P<gfm>.*?)```|\$\$(?P<display>.*?)\$\$"

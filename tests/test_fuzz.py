@@ -70,6 +70,10 @@ ROLE_DERIVATION = {"logits": "softmax-jacobian", "probs": "softmax-jacobian", "l
 ACCEPTED: dict[str, set[str]] = {}
 
 
+NOTATION_GROUP = pytest.mark.xdist_group("fuzz-notation")  # the values accepted here are compiled below
+
+
+@NOTATION_GROUP
 @budget(CHEAP)
 @given(key=st.sampled_from(sorted(ROLE_DERIVATION)), value=notation_values)
 def test_fuzz_notation_values(key, value):
@@ -94,6 +98,7 @@ def test_fuzz_notation_values(key, value):
     ACCEPTED.setdefault(key, set()).add(value.strip())
 
 
+@NOTATION_GROUP
 def test_accepted_notation_values_compile_without_file_io(tmp_path):
     """Every value the fuzzer saw accepted (plus tricky ones) in one pdflatex run, with -no-shell-escape."""
     require_tool(shutil.which("pdflatex") is not None, "pdflatex")

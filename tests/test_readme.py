@@ -1,9 +1,10 @@
 """The README cannot go stale: every example in it is run here and compared with what it shows.
 
-- ```console blocks: each ``$ COMMAND`` runs in bash (``derive`` is this checkout's ``python -m derive``,
-  standard error merged into standard output, in a scratch folder that sees ``tests/`` and ``examples/``); its
-  output must match the lines shown, where a line ``...`` stands for any number of lines. ``$ cat FILE`` of a
-  file that is not in the repository creates FILE with the lines shown, so a later command can read it.
+- ```console blocks: each ``$ COMMAND`` runs in bash (``derive`` is this checkout's ``python -m derive``, run as
+  helpers.run_cli runs it, standard error merged into standard output, in a scratch folder that sees ``tests/``
+  and ``examples/``); its output must match the lines shown, where a line ``...`` stands for any number of
+  lines. ``$ cat FILE`` of a file that is not in the repository creates FILE with the lines shown, so a later
+  command can read it.
 - ```pycon blocks: each ``>>>`` statement runs; the value's repr and anything printed must match likewise.
 - ```sh blocks: each line that starts with ``derive`` must exit 0.
 
@@ -26,6 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+
+from helpers import derive_command
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
@@ -127,9 +130,7 @@ class Session:
                 (folder / name).symlink_to(ROOT / name)
         shim = folder / ".bin"
         shim.mkdir(exist_ok=True)
-        script = shim / "derive"
-        script.write_text(f"#!/bin/sh\nexec {shlex.quote(sys.executable)} -m derive \"$@\"\n")
-        script.chmod(0o755)
+        derive_command(shim)  # derive as run_cli runs it
         self.env = dict(os.environ, PATH=f"{shim}{os.pathsep}{os.environ.get('PATH', '')}", NO_COLOR="1",
                         PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
         self.namespaces: dict[int, dict[str, object]] = {}
@@ -166,6 +167,7 @@ class Session:
 
 
 EXAMPLES = parse(README.read_text(encoding="utf-8"))
+pytestmark = pytest.mark.xdist_group("readme")  # one session, in order: a later example reads what an earlier wrote
 
 
 @pytest.fixture(scope="module")
