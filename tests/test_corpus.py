@@ -27,9 +27,9 @@ MIN_DECIDED = 0.90   # the target of issue 9 for every set, with no false verdic
 # steps called invalid. Raise these as the checker improves; never lower them. A wrong step called valid, or an
 # internal error, fails every set.
 REACHED = {
-    ("dev", False): (0.90, 0), ("dev", True): (0.90, 0),
-    ("dev2", False): (0.58, 1), ("dev2", True): (0.55, 5),
-    ("heldout", False): (0.70, 11), ("heldout", True): (0.70, 9),
+    ("dev", False): (0.92, 0), ("dev", True): (0.92, 0),
+    ("dev2", False): (0.80, 0), ("dev2", True): (0.60, 1),
+    ("heldout", False): (0.85, 7), ("heldout", True): (0.70, 7),
 }
 
 

@@ -454,8 +454,8 @@ def vocabulary_for(notation: Notation, explicit: set[str], roles: Roles, usage: 
         vocabulary.logits, vocabulary.prob_symbols = NOBODY, set()
     if any(p in roles.defined and p != roles.found.get("probs") for p in vocabulary.prob_symbols):
         vocabulary.prob_symbols = set()
-    if vocabulary.labels in roles.defined and "labels" not in explicit:  # smoothed labels q_k = (1 - ε) 1{k = c}
-        # + ε/K: the document's own (labels declared in front matter stay derive's, restated or not)
+    if vocabulary.labels in roles.defined and not _one_hot(roles, vocabulary.labels):  # smoothed labels q_k =
+        # (1 - ε) 1{k = c} + ε/K: the document's own (y_k = 1[k = c] only restates a one-hot target)
         vocabulary.own_labels, vocabulary.labels = vocabulary.labels, NOBODY
     vocabulary.label_inputs = {key: axis for key, axis in roles.label_inputs.items() if key != vocabulary.labels}
     for role in ("logits", "labels"):  # a default name written per example with an index of its own (x^{(i)}_d)
@@ -478,6 +478,12 @@ def vocabulary_for(notation: Notation, explicit: set[str], roles: Roles, usage: 
              "labels": vocabulary.labels, "loss": next((k for k in sorted(vocabulary.loss) if k != "CE"), "CE"),
              "classes": vocabulary.classes}
     return vocabulary, {role: _shown(key) for role, key in table.items() if key != NOBODY}
+
+
+def _one_hot(roles: Roles, key: str) -> bool:
+    """Whether the document's definition of ``key`` is an indicator, y_k = 1[k = c]: a one-hot label."""
+    quantity = roles.scope.quantities.get(OWN + key) if roles.scope else None
+    return quantity is not None and isinstance(quantity.body, (sp.KroneckerDelta, sp.Piecewise))
 
 
 def _shown(key: str) -> str:
