@@ -258,10 +258,8 @@ PROBE = ("$$a_{j} = {b^{(1)}}_{j} + \\sum_{r=1}^{m} {W^{(1)}}_{jr} x_{r}$$\n$$h_
 
 @pytest.fixture(scope="module")
 def reads_network_names():
-    """The checker reads W^{(2)}_{iq}, b^{(1)}_j as names of their own (a checker change that may not be in
-    this checkout yet: then the round trip is skipped, not failed)."""
-    if check(PROBE)["summary"] != {"valid": 1, "invalid": 0, "unknown": 0}:
-        pytest.skip("derive check does not yet read superscripted parameter names (W^{(2)}_{iq})")
+    """The checker reads W^{(2)}_{iq}, b^{(1)}_j as names of their own: the steps below depend on it."""
+    assert check(PROBE)["summary"] == {"valid": 1, "invalid": 0, "unknown": 0}
 
 
 @pytest.mark.parametrize("detail", DETAILS)
